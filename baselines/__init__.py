@@ -1,0 +1,1 @@
+"""ANN baselines the paper compares FSVAE against, with the same conv stacks."""

@@ -1,0 +1,1 @@
+"""Data, training, sampling, evaluation and tables: everything around the models."""

@@ -1,0 +1,55 @@
+"""The ``fsvae-bench`` command: one subcommand per module in :mod:`pipelines.commands`.
+
+Each command module defines ``HELP`` (one line), ``configure(parser)`` and
+``run(args) -> int``; adding a module adds a subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from pipelines import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with every discovered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="fsvae-bench",
+        description=(
+            "Reproduce the Fully Spiking VAE (Kamata et al., AAAI 2022) and score your own "
+            "generative models under the same protocol. Settings come from params.yaml; "
+            "flags override them."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        name = info.name.replace("_", "-")
+        cmd = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=module.__doc__ or module.HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        # Bad input is reported in one line; programming errors keep their traceback.
+        print(f"fsvae-bench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
