@@ -1,0 +1,82 @@
+"""Development sessions: ``nox -s tests`` (CI), ``lint``, ``typecheck``, ``bench``.
+
+Installs use uv and the pinned ``requirements.lock``. On machines whose pip is set up
+with local wheel indexes (``pip config debug``), the same indexes are handed to uv,
+which does not read pip's configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["tests", "lint"]
+
+LOCK = "requirements.lock"
+
+
+def _pip_config(key: str) -> list[str]:
+    """Values of one pip setting (any scope), e.g. ``find-links``."""
+    try:
+        out = subprocess.run(
+            ["python3", "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        return []
+    values: list[str] = []
+    for line in out.splitlines():
+        name, _, value = line.partition("=")
+        if name.split(".", 1)[-1] == key:
+            values += value.strip().strip("'\"").split()
+    return values
+
+
+def _uv_env() -> dict[str, str]:
+    env: dict[str, str] = {"UV_INDEX_STRATEGY": "unsafe-best-match"}
+    find_links = _pip_config("find-links") + os.environ.get("PIP_FIND_LINKS", "").split()
+    if find_links:
+        env["UV_FIND_LINKS"] = " ".join(dict.fromkeys(find_links))
+    extra = _pip_config("extra-index-url")
+    if extra:
+        env["UV_EXTRA_INDEX_URL"] = " ".join(extra)
+    constraints = _pip_config("constraint")
+    if constraints:
+        env["UV_CONSTRAINT"] = constraints[0]
+    return env
+
+
+def _install(session: nox.Session) -> None:
+    env = _uv_env()
+    session.install("-r", LOCK, env=env)
+    session.install("--no-deps", "-e", ".", env=env)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (CPU, real data from FSVAE_DATA_MIRROR)."""
+    _install(session)
+    session.run("pytest", *session.posargs, env={"DVC_NO_ANALYTICS": "1"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check the packages with mypy."""
+    _install(session)
+    session.run("mypy", "fsvae", "baselines", "pipelines")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the throughput benchmarks (prints ratios measured in the same run)."""
+    _install(session)
+    session.run("python", "benchmarks/bench_models.py", *session.posargs)

@@ -1,0 +1,283 @@
+"""The training loop every model shares: seeded, resumable, atomic checkpoints.
+
+A run lives in one folder: ``last.pt`` (full state, rewritten each epoch and every
+``checkpoint_every`` steps), ``best.pt`` (lowest test loss), ``train_log.csv`` and
+``test_log.csv`` (DVC plots). Running again with the same config resumes from
+``last.pt``, reproducing the uninterrupted run exactly on the CPU: the data order of
+each epoch is derived from (seed, epoch), and every RNG state is in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from fsvae.contract import GenerativeModel
+from pipelines.checkpoint import (
+    FORMAT_VERSION,
+    load_checkpoint,
+    package_versions,
+    restore_rng_states,
+    rng_states,
+    save_atomic,
+)
+from pipelines.data import ImageArrayDataset, load_split, uses_hflip
+from pipelines.registry import build_model
+from pipelines.seeding import seed_everything
+from pipelines.train_config import TrainConfig
+
+LOG_EVERY_STEPS = 10
+
+
+@dataclass
+class RunState:
+    """Where a run is: what a checkpoint records besides weights and RNG states."""
+
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    step: int = 0
+    best_test_loss: float = math.inf
+    finished: bool = False
+    train_log: list[dict[str, float]] | None = None
+    test_log: list[dict[str, float]] | None = None
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Return the shuffled batches of one epoch, a pure function of (seed, epoch).
+
+    Args:
+        n: Dataset size.
+        batch_size: Batch size (the last batch may be smaller).
+        seed: Run seed.
+        epoch: Epoch index.
+
+    Returns:
+        Lists of dataset indices.
+    """
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(n, generator=gen).tolist()
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
+    if not rows:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def test_loss(
+    model: GenerativeModel, images: torch.utils.data.Dataset, cfg: TrainConfig, device: str
+) -> dict[str, float]:
+    """Mean of each loss term over the test images, in eval mode, with a fixed seed.
+
+    The global RNG is forked so measuring the test loss never shifts the training run.
+    """
+    model.eval()
+    sums: dict[str, float] = {}
+    count = 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        for x in DataLoader(images, batch_size=cfg.batch_size, shuffle=False):
+            terms = model.loss(x.to(device))
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value) * len(x)
+            count += len(x)
+    model.train()
+    return {key: value / count for key, value in sums.items()}
+
+
+class Trainer:
+    """Train one model on one dataset.
+
+    Args:
+        config: The run's settings.
+        prepared_root: Folder of preprocessed datasets (``fsvae-bench prepare``).
+        run_dir: Folder for checkpoints and logs.
+        progress: Show a tqdm progress bar.
+        on_step: Called with the global step after each optimizer step (tests use it
+            to simulate a crash).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        prepared_root: str | Path,
+        run_dir: str | Path,
+        progress: bool = True,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        self.on_step = on_step
+        self.device = config.resolved_device()
+        train_images = load_split(prepared_root, config.dataset, "train")[: config.train_limit]
+        test_images = load_split(prepared_root, config.dataset, "test")[: config.test_limit]
+        self.train_set = ImageArrayDataset(train_images, hflip=uses_hflip(config.dataset))
+        self.test_set = ImageArrayDataset(test_images, hflip=False)
+        seed_everything(config.seed)
+        self.model = build_model(config.model, config.dataset, **config.model_options)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=config.lr,
+            betas=config.betas,
+            weight_decay=config.weight_decay,
+        )
+        self.state = RunState(train_log=[], test_log=[])
+
+    @property
+    def last_path(self) -> Path:
+        """The resumable checkpoint."""
+        return self.run_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        """The checkpoint with the lowest test loss."""
+        return self.run_dir / "best.pt"
+
+    def _checkpoint(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "model_name": self.config.model,
+            "dataset": self.config.dataset,
+            "config": self.model.config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "model_state": self.model.state_dict(),
+            "optimizer_state": self.optimizer.state_dict(),
+            "rng": rng_states(),
+            "versions": package_versions(),
+            **{k: v for k, v in vars(self.state).items()},
+        }
+
+    def _save(self, path: Path) -> None:
+        save_atomic(self._checkpoint(), path)
+        _write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
+        _write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
+
+    def resume(self, if_config_changed: str = "error") -> bool:
+        """Load ``last.pt`` if the run folder has one.
+
+        Args:
+            if_config_changed: ``error`` or ``restart`` when the saved run used other settings.
+
+        Returns:
+            Whether a checkpoint was loaded.
+
+        Raises:
+            ValueError: If the saved config differs and ``if_config_changed`` is ``error``.
+        """
+        if not self.last_path.exists():
+            return False
+        ckpt = load_checkpoint(self.last_path, map_location=self.device)
+        if ckpt["train_config"] != self.config.to_dict():
+            if if_config_changed == "restart":
+                for name in ("last.pt", "best.pt", "train_log.csv", "test_log.csv"):
+                    (self.run_dir / name).unlink(missing_ok=True)
+                return False
+            raise ValueError(
+                f"{self.run_dir} holds a run with different settings; pass --restart to "
+                "discard it or choose another --run-dir"
+            )
+        self.model.load_state_dict(ckpt["model_state"])
+        self.optimizer.load_state_dict(ckpt["optimizer_state"])
+        restore_rng_states(ckpt["rng"])
+        self.state = RunState(**{k: ckpt[k] for k in vars(RunState()) if k in ckpt})
+        return True
+
+    def _out_of_steps(self) -> bool:
+        return self.config.max_steps is not None and self.state.step >= self.config.max_steps
+
+    def _end_of_period(self) -> None:
+        """Measure the test loss, log it, and checkpoint (best too if it improved)."""
+        terms = test_loss(self.model, self.test_set, self.config, self.device)
+        row = {"epoch": self.state.epoch, "step": self.state.step, **terms}
+        assert self.state.test_log is not None
+        self.state.test_log.append(row)
+        improved = terms["loss"] < self.state.best_test_loss
+        if improved:
+            self.state.best_test_loss = terms["loss"]
+        self._save(self.last_path)
+        if improved:
+            self._save(self.best_path)
+
+    def fit(self) -> RunState:
+        """Train until the configured epochs or steps are done; return the final state."""
+        cfg, state = self.config, self.state
+        n = len(self.train_set)
+        batches_per_epoch = math.ceil(n / cfg.batch_size)
+        while not state.finished and state.epoch < cfg.epochs and not self._out_of_steps():
+            self._run_epoch(batches_per_epoch)
+        if not state.finished:
+            state.finished = True
+            self._save(self.last_path)
+        return state
+
+    def _run_epoch(self, batches_per_epoch: int) -> None:
+        cfg, state, model = self.config, self.state, self.model
+        model.begin_epoch(state.epoch, cfg.epochs, batches_per_epoch)
+        model.train()
+        batches = epoch_batches(len(self.train_set), cfg.batch_size, cfg.seed, state.epoch)
+        # A DataLoader draws a worker base seed when iterated; a generator of its own keeps
+        # that draw off the global RNG, so a resumed epoch sees the same random stream.
+        loader = DataLoader(
+            self.train_set,
+            batch_sampler=batches[state.batch_in_epoch :],
+            num_workers=cfg.num_workers,
+            generator=torch.Generator().manual_seed(cfg.seed + state.epoch),
+        )
+        bar = tqdm(
+            loader,
+            desc=f"{cfg.model}/{cfg.dataset} epoch {state.epoch + 1}/{cfg.epochs}",
+            total=len(batches),
+            initial=state.batch_in_epoch,
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        window_loss, window_images, window_start = 0.0, 0, time.perf_counter()
+        for x in bar:
+            terms = model.loss(x.to(self.device))
+            self.optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            self.optimizer.step()
+            state.step += 1
+            state.batch_in_epoch += 1
+            window_loss += float(terms["loss"]) * len(x)
+            window_images += len(x)
+            if state.step % LOG_EVERY_STEPS == 0 or state.batch_in_epoch == len(batches):
+                rate = window_images / (time.perf_counter() - window_start)
+                mean_loss = window_loss / window_images
+                assert state.train_log is not None
+                state.train_log.append(
+                    {"epoch": state.epoch, "step": state.step, "loss": mean_loss, "images_per_s": rate}
+                )
+                bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}")
+                window_loss, window_images, window_start = 0.0, 0, time.perf_counter()
+            if self.on_step is not None:
+                self.on_step(state.step)
+            if self._out_of_steps():
+                break
+            if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                self._save(self.last_path)
+        bar.close()
+        if state.batch_in_epoch == len(batches):
+            state.epoch += 1
+            state.batch_in_epoch = 0
+        self._end_of_period()
