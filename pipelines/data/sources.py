@@ -1,0 +1,348 @@
+"""Where each dataset's raw images come from: the data root, a mirror, or a download.
+
+Each loader returns the native-resolution images of both splits and a record of the
+source (what was read, which checksums were verified, whether the split is official).
+Preprocessing to model resolution happens in :mod:`pipelines.data.prepare`.
+
+Order of preference: official files already in the data root, then the mirror (when
+one is named), then a torchvision download (when allowed), then mirror copies left in
+the data root by an earlier offline run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from torchvision import datasets as tvd
+
+from pipelines.data.checksums import FILE_SUMS, copy_verified, verify_file
+from pipelines.data.errors import ChecksumError, DataFormatError, DataNotFoundError
+
+MIRROR_ENV = "FSVAE_DATA_MIRROR"
+
+CIFAR_TRAIN_NPZ = "cifar10/cifar10_train_batch1_first4000.npz"
+CIFAR_TEST_NPZ = "cifar10/cifar10_test_jpeg_500perclass.npz"
+CELEBA_NPZ = "celeba/celeba64_crop148_first2000.npz"
+CELEBA_NPZ_TEST = 200  # the last 200 of the 2000 offline faces form the offline test split
+
+CELEBA_DRIVE = "https://drive.google.com/drive/folders/0B7EVK8r0v71pWEZsZE9oNnFzTm8"
+
+
+@dataclass(frozen=True)
+class RawSplit:
+    """One split at native resolution: an in-memory array or a list of image files.
+
+    Attributes:
+        images: uint8 (N, H, W) or (N, H, W, C), or ``None`` when ``files`` is used.
+        files: Image files, read lazily (full CelebA does not fit in memory natively).
+        labels: Class labels when known.
+
+    """
+
+    images: np.ndarray | None = None
+    files: tuple[Path, ...] | None = None
+    labels: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.images) if self.images is not None else len(self.files or ())
+
+    def pil(self, index: int) -> Image.Image:
+        """Return image ``index`` as the PIL image the reference's dataset class yields."""
+        if self.images is not None:
+            return Image.fromarray(self.images[index])
+        with Image.open(self.files[index]) as img:  # type: ignore[index]
+            return img.convert("RGB")
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    """Both splits plus where they came from.
+
+    Attributes:
+        train: Training split.
+        test: Test split.
+        source: JSON-ready provenance (kind, origin, verified files, notes).
+        preprocessed: True when the images are already at model resolution and framing
+            (the CelebA mirror subset), so the reference transform must not run again.
+
+    """
+
+    train: RawSplit
+    test: RawSplit
+    source: dict[str, Any] = field(default_factory=dict)
+    preprocessed: bool = False
+
+
+def resolve_mirror(mirror: str | Path | None) -> Path | None:
+    """Return the mirror folder: the argument, else ``$FSVAE_DATA_MIRROR``, else None."""
+    chosen = mirror if mirror not in (None, "") else os.environ.get(MIRROR_ENV) or None
+    return Path(chosen).expanduser() if chosen is not None else None
+
+
+def read_idx_gz(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file (MNIST format) into a uint8 array.
+
+    Raises:
+        DataFormatError: If the header or length is not that of a uint8 IDX file.
+
+    """
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
+    except (OSError, EOFError) as err:
+        raise DataFormatError(
+            f"{path} is not a readable gzip file ({err}); delete it and rerun"
+        ) from err
+    # Header: two zero bytes, type code 0x08 (uint8), number of dimensions.
+    if len(data) < 4 or data[:3] != b"\0\0\x08" or data[3] not in (1, 3):
+        raise DataFormatError(f"{path} is not a uint8 IDX file; delete it and rerun")
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DataFormatError(f"{path} holds {body.size} values, header says {dims}")
+    return body.reshape(dims)
+
+
+def _idx(dataset: str, data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    folder, cls = {
+        "mnist": ("MNIST", tvd.MNIST),
+        "fashion-mnist": ("FashionMNIST", tvd.FashionMNIST),
+    }[dataset]
+    names = [name for name, _ in cls.resources]
+    rels = [f"{folder}/raw/{name}" for name in names]
+    missing = [rel for rel in rels if not (data_root / rel).is_file()]
+    records: dict[str, dict[str, object]] = {}
+    origin = f"data root {data_root}"
+    if missing and mirror is not None:
+        records = {rel: copy_verified(mirror, data_root, rel) for rel in missing}
+        origin = f"mirror {mirror} (copied into {data_root})"
+    elif missing and download:
+        try:
+            for train in (True, False):
+                cls(str(data_root), train=train, download=True)
+        except Exception as err:  # torchvision raises RuntimeError/URLError/OSError alike
+            raise DataNotFoundError(
+                f"downloading {dataset} into {data_root / folder / 'raw'} failed ({err}). Offline, "
+                f"set {MIRROR_ENV} or --mirror to a folder holding {folder}/raw/*.gz"
+            ) from err
+        origin = f"torchvision download into {data_root}"
+    elif missing:
+        raise DataNotFoundError(
+            f"{dataset}: {', '.join(str(data_root / rel) for rel in missing)} not found. Allow the "
+            f"torchvision download, or set {MIRROR_ENV} / --mirror to a folder holding "
+            f"{folder}/raw/ (e.g. /work/shared/data), or copy the files there from {cls.mirrors[0]}"
+        )
+    for rel in rels:
+        if rel not in records:
+            path = data_root / rel
+            if not path.is_file():
+                raise DataNotFoundError(f"{path} is missing after download; delete {path.parent}")
+            hint = f"Delete {path} and rerun to copy or download it again."
+            records[rel] = verify_file(path, rel, hint)
+    arrays = {rel: read_idx_gz(data_root / rel) for rel in rels}
+    train_x, train_y, test_x, test_y = (arrays[rel] for rel in rels)
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise DataFormatError(f"{dataset}: image and label counts differ in {data_root / folder}")
+    source = {
+        "kind": "official",
+        "origin": origin,
+        "official_split": True,
+        "files": list(records.values()),
+        "notes": ["md5 values are torchvision's; sha256 values from the mirror's MANIFEST.md"],
+    }
+    return RawDataset(RawSplit(train_x, labels=train_y), RawSplit(test_x, labels=test_y), source)
+
+
+def _npz(path: Path, *keys: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            return {key: data[key] for key in keys}
+    except (OSError, ValueError, KeyError) as err:
+        raise DataFormatError(f"cannot read {keys} from {path} ({err})") from err
+
+
+def _mirror_files(rels: list[str], data_root: Path, mirror: Path | None) -> list[dict[str, object]]:
+    """Verify copies already in the data root; copy the others from the mirror (verified)."""
+    hint = "Delete it and rerun with --mirror to copy it again."
+    return [
+        verify_file(data_root / rel, rel, hint)
+        if (data_root / rel).is_file() or mirror is None
+        else copy_verified(mirror, data_root, rel)
+        for rel in rels
+    ]
+
+
+def _use_official(started: bool, subset_here: bool, mirror: Path | None, download: bool) -> bool:
+    """Decide between the official files and the mirror subset (see the module docstring)."""
+    if started:
+        return True
+    if mirror is not None:
+        return False
+    return download or not subset_here
+
+
+def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    official = data_root / tvd.CIFAR10.base_folder
+    subset_here = all((data_root / rel).is_file() for rel in (CIFAR_TRAIN_NPZ, CIFAR_TEST_NPZ))
+    if _use_official(official.is_dir(), subset_here, mirror, download):
+        if not official.is_dir() and not download:
+            raise DataNotFoundError(
+                f"cifar10: {official} not found. Allow the torchvision download, or set "
+                f"{MIRROR_ENV} / --mirror to a folder holding {CIFAR_TRAIN_NPZ} and "
+                f"{CIFAR_TEST_NPZ}"
+            )
+        try:
+            train = tvd.CIFAR10(str(data_root), train=True, download=download)
+            test = tvd.CIFAR10(str(data_root), train=False, download=download)
+        except Exception as err:  # RuntimeError/URLError/OSError: same remedy
+            if official.is_dir():
+                raise ChecksumError(
+                    f"cifar10: {official} is incomplete or corrupted (torchvision's md5 check "
+                    f"failed: {err}). Delete {official} and rerun, or use --mirror"
+                ) from err
+            raise DataNotFoundError(
+                f"cifar10: downloading into {data_root} failed ({err}); offline, set {MIRROR_ENV}"
+            ) from err
+        files = [
+            {"file": f"{official.name}/{name}", "md5": md5, "verified": True}
+            for name, md5 in tvd.CIFAR10.train_list + tvd.CIFAR10.test_list
+        ]
+        source = {
+            "kind": "official",
+            "origin": f"torchvision CIFAR10 in {data_root}",
+            "official_split": True,
+            "files": files,
+            "notes": ["batch md5s checked by torchvision"],
+        }
+        return RawDataset(
+            RawSplit(train.data, labels=np.asarray(train.targets, dtype=np.uint8)),
+            RawSplit(test.data, labels=np.asarray(test.targets, dtype=np.uint8)),
+            source,
+        )
+    files = _mirror_files([CIFAR_TRAIN_NPZ, CIFAR_TEST_NPZ], data_root, mirror)
+    train = _npz(data_root / CIFAR_TRAIN_NPZ, "images", "labels")
+    test = _npz(data_root / CIFAR_TEST_NPZ, "images", "labels")
+    source = {
+        "kind": "offline-subset",
+        "origin": f"mirror {mirror}" if mirror else f"mirror copies in {data_root}",
+        "official_split": False,
+        "files": files,
+        "lossy_jpeg": {"train": False, "test": True},
+        "notes": [
+            "train = data_batch_1[0:4000], lossless",
+            "test = 500 per class decoded from JPEG q75 copies (LOSSY): not for FID numbers",
+        ],
+    }
+    return RawDataset(
+        RawSplit(train["images"], labels=train["labels"]),
+        RawSplit(test["images"], labels=test["labels"]),
+        source,
+    )
+
+
+def celeba_instructions(data_root: Path) -> str:
+    """Say exactly which CelebA files to fetch by hand, from where, and where to put them."""
+    folder = data_root / tvd.CelebA.base_folder
+    names = ", ".join(name for _, _, name in tvd.CelebA.file_list)
+    return (
+        f"CelebA must be fetched by hand: download {names} from the CelebA Google Drive "
+        f"({CELEBA_DRIVE}: Img/, Anno/ and Eval/ folders) into {folder}/ and unzip "
+        f"img_align_celeba.zip there (giving {folder / 'img_align_celeba'}/000001.jpg ...). "
+        f"Offline, set {MIRROR_ENV} / --mirror to a folder holding {CELEBA_NPZ} "
+        "(a 2000-image subset)"
+    )
+
+
+def _celeba(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    folder = data_root / tvd.CelebA.base_folder
+    started = (folder / "img_align_celeba").is_dir() or (
+        folder / "list_eval_partition.txt"
+    ).exists()
+    subset_here = (data_root / CELEBA_NPZ).is_file()
+    if _use_official(started, subset_here, mirror, download):
+        if not started and not download:
+            raise DataNotFoundError(
+                f"celeba: {folder} has no CelebA files. " + celeba_instructions(data_root)
+            )
+        try:
+            splits = {
+                split: tvd.CelebA(str(data_root), split=split, target_type=[], download=download)
+                for split in ("train", "test")
+            }
+        except Exception as err:  # gdown missing, Drive quota, md5 mismatch: same remedy
+            raise DataNotFoundError(
+                f"celeba in {folder} is missing or incomplete ({err}). "
+                + celeba_instructions(data_root)
+            ) from err
+        files = [
+            {"file": f"celeba/{name}", "md5": md5, "verified": not name.endswith(".zip")}
+            for _, md5, name in tvd.CelebA.file_list
+        ]
+        images = folder / "img_align_celeba"
+        source = {
+            "kind": "official",
+            "origin": f"torchvision CelebA in {data_root}",
+            "official_split": True,
+            "files": files,
+            "notes": ["annotation md5s checked by torchvision; split from list_eval_partition.txt"],
+        }
+        return RawDataset(
+            RawSplit(files=tuple(images / name for name in splits["train"].filename)),
+            RawSplit(files=tuple(images / name for name in splits["test"].filename)),
+            source,
+        )
+    files = _mirror_files([CELEBA_NPZ], data_root, mirror)
+    data = _npz(data_root / CELEBA_NPZ, "images", "image_id")
+    images, ids = data["images"], data["image_id"]
+    cut = len(images) - CELEBA_NPZ_TEST
+    source = {
+        "kind": "offline-subset",
+        "origin": f"mirror {mirror}" if mirror else f"mirror copies in {data_root}",
+        "official_split": False,
+        "files": files,
+        "lossy_jpeg": {"train": True, "test": True},
+        "notes": [
+            f"images {int(ids[0]):06d}-{int(ids[-1]):06d}, all from the official TRAIN partition",
+            f"train = first {cut}, test = last {CELEBA_NPZ_TEST}: NOT the official test split",
+            "already cropped and resized to 64 from half-size JPEG copies (~35 dB PSNR vs the "
+            "reference pipeline): not pixel-identical, not for reference statistics",
+        ],
+    }
+    return RawDataset(RawSplit(images[:cut]), RawSplit(images[cut:]), source, preprocessed=True)
+
+
+def load_source(dataset: str, data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    """Return a dataset's raw splits from the best available source.
+
+    Args:
+        dataset: ``mnist``, ``fashion-mnist``, ``cifar10`` or ``celeba``.
+        data_root: Folder for raw files (torchvision layout).
+        mirror: Offline mirror folder, or None.
+        download: Whether torchvision may download.
+
+    Returns:
+        The raw splits and their provenance.
+
+    Raises:
+        DataNotFoundError: If no source has the files (the message says what to do).
+        ChecksumError: If a file is corrupted or truncated.
+        ValueError: If the dataset name is unknown.
+
+    """
+    if dataset in ("mnist", "fashion-mnist"):
+        return _idx(dataset, data_root, mirror, download)
+    if dataset == "cifar10":
+        return _cifar10(data_root, mirror, download)
+    if dataset == "celeba":
+        return _celeba(data_root, mirror, download)
+    raise ValueError(f"unknown dataset {dataset!r}; expected mnist, fashion-mnist, cifar10, celeba")
+
+
+__all__ = ["FILE_SUMS", "RawDataset", "RawSplit", "load_source", "resolve_mirror"]
