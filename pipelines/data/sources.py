@@ -55,7 +55,11 @@ class RawSplit:
     def pil(self, index: int) -> Image.Image:
         """Return image ``index`` as the PIL image the reference's dataset class yields."""
         if self.images is not None:
-            return Image.fromarray(self.images[index])
+            pixels = self.images[index]
+            # PIL reads grey images only without a channel axis.
+            return Image.fromarray(
+                pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
+            )
         with Image.open(self.files[index]) as img:  # type: ignore[index]
             return img.convert("RGB")
 
