@@ -1,0 +1,100 @@
+"""Compute every metric of a trained checkpoint and write one JSON file.
+
+Metrics (``--metrics``, comma-separated; default all): ``recon_mse``, ``cost`` (firing
+rates, synaptic operations, energy estimate), ``fid`` (pytorch-fid protocol), ``fid_paper``
+(clean-fid as the paper ran it; needs the authors' statistics), ``is`` / ``is_paper``
+(need torchvision's ImageNet Inception weights), ``afd_paper`` / ``afd_own``
+(autoencoder Fréchet distance). A metric that cannot run here is written as
+``{"<name>": null, "<name>_unavailable": "<reason>"}`` and the others go on.
+See docs/metrics.md for the protocol of each.
+
+Example: ``fsvae-bench evaluate --checkpoint runs/mnist/fsvae/last.pt --num-samples 500``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pipelines.metrics.evaluate import ALL_METRICS, EvalSettings, evaluate_checkpoint
+
+HELP = "compute all metrics of a checkpoint (JSON with values and protocol)"
+
+
+def add_settings_options(parser: argparse.ArgumentParser, num_samples_default: int | None) -> None:
+    """Add the options shared by ``evaluate`` and ``score``."""
+    parser.add_argument("--prepared", default="prepared", help="prepared data folder")
+    parser.add_argument(
+        "--metrics", default=",".join(ALL_METRICS), help="comma-separated subset (default: all)"
+    )
+    parser.add_argument(
+        "--num-samples", type=int, default=num_samples_default, help="images per sample metric"
+    )
+    parser.add_argument("--num-afd-samples", type=int, help="images for the AFD (paper: 5120)")
+    parser.add_argument("--num-ref", type=int, help="real test images for FID statistics (all)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling / reconstruction seed")
+    parser.add_argument("--batch-size", type=int, default=50, help="feature-network batch")
+    parser.add_argument("--fid-weights", help="pytorch-fid FID Inception weights file")
+    parser.add_argument("--fid-download", action="store_true", help="allow downloading them")
+    parser.add_argument("--is-weights", help="torchvision ImageNet inception_v3 weights file")
+    parser.add_argument("--paper-fid-stats", help="authors' *_clean_custom_na.npz (file/folder)")
+    parser.add_argument("--paper-dir", help="folder with the authors' stat_checkpoints/, stats/")
+    parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
+    parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
+    parser.add_argument("--cache-dir", default="cache", help="reference statistics cache")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSettings:
+    """Build :class:`EvalSettings` from the shared options."""
+    return EvalSettings(
+        num_samples=args.num_samples,
+        num_afd_samples=args.num_afd_samples,
+        num_ref=args.num_ref,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        metrics=[m.strip() for m in args.metrics.split(",") if m.strip()],
+        fid_weights=args.fid_weights,
+        fid_download=args.fid_download,
+        is_weights=args.is_weights,
+        cache_dir=args.cache_dir,
+        paper_fid_stats=args.paper_fid_stats,
+        paper_dir=args.paper_dir,
+        paper_ae_weights=args.paper_ae_weights,
+        own_ae=args.own_ae,
+        device=args.device,
+        progress=not args.no_progress,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options."""
+    parser.add_argument("--checkpoint", required=True, help="e.g. runs/mnist/fsvae/last.pt")
+    parser.add_argument("--dataset", help="check the checkpoint was trained on this dataset")
+    parser.add_argument("--out", help="JSON output (results/metrics/<dataset>_<model>.json)")
+    parser.add_argument("--num-recon", type=int, help="test images for the MSE (default all)")
+    parser.add_argument("--num-cost-samples", type=int, default=16, help="images for cost")
+    add_settings_options(parser, num_samples_default=5000)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and write the JSON."""
+    from pipelines.checkpoint import load_checkpoint
+
+    meta = load_checkpoint(args.checkpoint)
+    dataset, model = meta["dataset"], str(meta["model_name"]).replace(":", ".")
+    if args.dataset and args.dataset != dataset:
+        raise ValueError(f"{args.checkpoint} was trained on {dataset}, not {args.dataset}")
+    del meta
+    out = Path(args.out or f"results/metrics/{dataset}_{model}.json")
+    settings = settings_from_args(
+        args, num_recon=args.num_recon, num_cost_samples=args.num_cost_samples
+    )
+    record = evaluate_checkpoint(args.checkpoint, args.prepared, out, settings)
+    shown = {k: v for k, v in record["metrics"].items() if "/" not in k}
+    print(json.dumps(shown, indent=2))
+    print(f"wrote {out}")
+    return 0

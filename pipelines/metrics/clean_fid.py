@@ -1,0 +1,154 @@
+"""Paper-protocol FID: what the reference ran (clean-fid ``clean`` mode), always labelled.
+
+The reference called ``cleanfid.fid.compute_fid(gen=..., mode="clean")`` against its
+own statistics ``metrics/stats_fid/<name>_clean_custom_na.npz``. Here: generated
+images in [-1, 1] are mapped to [0, 255] floats (not rounded), grayscale repeated to
+RGB, each image resized per channel with clean-fid's own PIL bicubic float resizer to
+299x299 (one image at a time, as clean-fid defines it), scaled ``(x - 128) / 128`` as
+clean-fid's TorchScript wrapper does, and fed to the FID Inception network. The
+statistics are not available offline; without them the metric is unavailable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from cleanfid.resize import make_resizer
+from tqdm import tqdm
+
+from pipelines.metrics.fid import load_stats
+from pipelines.metrics.frechet import frechet_distance, gaussian_stats
+from pipelines.metrics.inception import WeightsFile, build_fid_inception
+from pipelines.metrics.protocol import MetricUnavailable, git_blob_id, prefixed, version_of
+
+# File names and git blob ids in kamata1729/FullySpikingVAE@ffadb3d (reference MANIFEST).
+PAPER_FID_STATS: dict[str, tuple[str, str]] = {
+    "mnist": ("mnist_test_clean_custom_na.npz", "80685d7bc696a9285cf19109f199b258fee06450"),
+    "fashion-mnist": (
+        "fashion_test_clean_custom_na.npz",
+        "957c2dd2b4ef195d1bcd9d6fbf5da4b20fd723a4",
+    ),
+    "cifar10": ("cifar10_test_clean_custom_na.npz", "a486ea4c91b88e9dfe44107bcc17260d8bf3a0b6"),
+    "celeba": ("celeba_valid_clean_custom_na.npz", "aab04c0ac27b49aab6fb202a5b45bc89cd85f8f0"),
+}
+REPO_URL = (
+    "https://github.com/kamata1729/FullySpikingVAE/raw/"
+    "ffadb3d4bf4fe02927acb241ac11e6ad693c22dc/metrics/stats_fid/"
+)
+
+
+def find_paper_fid_stats(dataset: str, stats: str | Path | None) -> Path:
+    """Return the verified paper statistics file for a dataset.
+
+    Args:
+        dataset: Dataset name.
+        stats: The ``.npz`` file itself or a folder holding it under its original name.
+
+    Returns:
+        The file, after checking its git blob id.
+
+    Raises:
+        MetricUnavailable: If it is not given, missing, or not the published file.
+
+    """
+    name, blob = PAPER_FID_STATS[dataset]
+    if stats is None:
+        raise MetricUnavailable(
+            f"the authors' clean-fid statistics {name} are not available offline; download "
+            f"{REPO_URL}{name} and pass it (--paper-fid-stats)"
+        )
+    path = Path(stats)
+    path = path / name if path.is_dir() else path
+    if not path.is_file():
+        raise MetricUnavailable(f"paper FID statistics {path} not found")
+    found = git_blob_id(path)
+    if found != blob:
+        raise MetricUnavailable(f"{path} has git blob id {found}, the published {name} has {blob}")
+    return path
+
+
+class CleanFIDPaper:
+    """FID as the reference computed it (clean-fid ``clean`` mode, authors' statistics).
+
+    Args:
+        dataset: Dataset name (selects the statistics file).
+        stats: Statistics file or folder (see :func:`find_paper_fid_stats`).
+        weights: FID Inception weights (same network as clean-fid's TorchScript).
+        batch_size: Images per network pass.
+        device: Torch device.
+        progress: Show a tqdm bar.
+
+    """
+
+    name = "fid_paper"
+
+    def __init__(
+        self,
+        dataset: str,
+        stats: str | Path | None,
+        weights: WeightsFile,
+        batch_size: int = 50,
+        device: str = "cpu",
+        progress: bool = True,
+    ) -> None:
+        self.stats_path = find_paper_fid_stats(dataset, stats)
+        self.weights = weights
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.progress = progress
+        self.net = build_fid_inception(weights, resize_input=False, normalize_input=False)
+        self.net.to(self.device)
+        self.resize = make_resizer("PIL", False, "bicubic", (299, 299))
+
+    def _resized(self, batch: torch.Tensor) -> torch.Tensor:
+        # [-1, 1] -> [0, 255] float as the reference's generator callback did; no rounding.
+        x = (batch.detach().float().cpu() + 1) * 127.5
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        hwc = x.permute(0, 2, 3, 1).numpy()
+        # clean-fid resizes one image (and one channel) at a time by definition.
+        out = np.stack([self.resize(img) for img in hwc])
+        return torch.from_numpy(out).permute(0, 3, 1, 2)
+
+    @torch.inference_mode()
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """Return (N, 2048) float64 features of images in [-1, 1] (N, C, H, W)."""
+        n = images.shape[0]
+        out = np.empty((n, 2048), dtype=np.float64)
+        starts = range(0, n, self.batch_size)
+        for start in tqdm(starts, desc="FID (clean-fid) features", disable=not self.progress):
+            x = self._resized(images[start : start + self.batch_size]).to(self.device)
+            feats = self.net((x - 128) / 128)[0].flatten(1)
+            out[start : start + x.shape[0]] = feats.cpu().double().numpy()
+        return out
+
+    def __call__(self, images: torch.Tensor) -> dict[str, Any]:
+        """Score generated images in [-1, 1] against the authors' statistics.
+
+        Args:
+            images: Generated images (N, C, H, W); the paper used 5,000.
+
+        Returns:
+            Flat dict: ``fid_paper`` and its protocol fields.
+
+        """
+        mu_r, sigma_r = load_stats(self.stats_path)
+        mu_g, sigma_g = gaussian_stats(self.features(images))
+        fields = {
+            "": frechet_distance(mu_g, sigma_g, mu_r, sigma_r),
+            "protocol": "paper (clean-fid clean mode, authors' statistics)",
+            "library": f"clean-fid {version_of('clean-fid')} resizer; network run here",
+            "network": "FID Inception (TF 2015-12-05), pytorch-fid InceptionV3, input (x-128)/128",
+            **self.weights.protocol(),
+            "num_gen": int(images.shape[0]),
+            "ref_stats": str(self.stats_path),
+            "ref_stats_blob": git_blob_id(self.stats_path),
+            "quantisation": "none: generated images mapped to [0, 255] floats, not rounded",
+            "resize": "clean-fid make_resizer('PIL', False, 'bicubic', (299, 299)), per channel",
+            "grayscale": "repeated to 3 channels",
+            "distance": "Frechet, float64",
+        }
+        return prefixed(self.name, fields)

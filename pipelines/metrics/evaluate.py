@@ -1,0 +1,301 @@
+"""Run the evaluation protocol over a checkpoint or an image set and collect flat dicts.
+
+``evaluate_checkpoint`` (the ``evaluate`` command and DVC stage) and ``score_images``
+(the ``score`` command) build the requested metric objects, feed them the same
+generated (or given) images, and record each metric's value with its protocol. A
+metric that cannot run is recorded as unavailable with the reason; the others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fsvae.contract import GenerativeModel
+from pipelines.data import load_split, to_model_range
+from pipelines.metrics.afd import AutoencoderFD
+from pipelines.metrics.clean_fid import CleanFIDPaper
+from pipelines.metrics.fid import FID, InceptionFeatures, ReferenceStats
+from pipelines.metrics.inception import WeightsFile, resolve_fid_weights, resolve_is_weights
+from pipelines.metrics.inception_score import InceptionScore
+from pipelines.metrics.protocol import MetricUnavailable, unavailable, version_of
+from pipelines.metrics.recon import ReconstructionMSE
+from pipelines.metrics.spikes import SpikingCost
+
+SAMPLE_METRICS = ("fid", "fid_paper", "is", "is_paper", "afd_paper", "afd_own")
+MODEL_METRICS = ("recon_mse", "cost")
+ALL_METRICS = MODEL_METRICS + SAMPLE_METRICS
+
+
+@dataclass
+class EvalSettings:
+    """Knobs of the evaluation (all recorded in the output).
+
+    Attributes:
+        num_samples: Generated images per sample metric (paper: 5,000).
+        num_afd_samples: Generated images for the AFD (None: ``num_samples``; paper 5,120).
+        num_recon: Test images for the reconstruction MSE (None: the whole split).
+        num_ref: Real test images for the FID reference statistics (None: all).
+        num_cost_samples: Images for the spiking-cost measurement.
+        batch_size: Images per feature-network pass.
+        gen_batch_size: Images per ``model.sample`` / ``reconstruct`` call.
+        seed: Seed of the ``torch.Generator`` for sampling and reconstruction.
+        metrics: Metric names to compute (see ``ALL_METRICS``).
+        fid_weights: Local FID Inception weights (else ``$FSVAE_FID_WEIGHTS``, cache, conversion).
+        fid_weights_dir: Where a converted file is written (None: torch hub checkpoints).
+        fid_download: Allow pytorch-fid's download when nothing local exists.
+        is_weights: torchvision ImageNet inception_v3 weights (else ``$FSVAE_IS_WEIGHTS``).
+        cache_dir: Folder for reference statistics and our autoencoders.
+        paper_fid_stats: The authors' clean-fid statistics file or folder.
+        paper_dir: Folder with the authors' ``stat_checkpoints/`` and ``stats/``.
+        paper_ae_weights: Explicit authors' autoencoder weights file.
+        own_ae: Our autoencoder file (None: ``<cache_dir>/autoencoders/<dataset>.pt``).
+        is_splits: Inception Score splits.
+        device: Torch device.
+        progress: Show progress bars.
+
+    """
+
+    num_samples: int = 5000
+    num_afd_samples: int | None = None
+    num_recon: int | None = None
+    num_ref: int | None = None
+    num_cost_samples: int = 16
+    batch_size: int = 50
+    gen_batch_size: int = 250
+    seed: int = 0
+    metrics: Sequence[str] = ALL_METRICS
+    fid_weights: str | None = None
+    fid_weights_dir: str | None = None
+    fid_download: bool = False
+    is_weights: str | None = None
+    cache_dir: str = "cache"
+    paper_fid_stats: str | None = None
+    paper_dir: str | None = None
+    paper_ae_weights: str | None = None
+    own_ae: str | None = None
+    is_splits: int = 10
+    device: str = "cpu"
+    progress: bool = True
+    _fid_weights: list[WeightsFile] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.metrics) - set(ALL_METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; choose from {list(ALL_METRICS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as JSON values (private caches left out)."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if not k.startswith("_")}
+        out["metrics"] = list(self.metrics)
+        return out
+
+    def fid_weights_file(self) -> WeightsFile:
+        """Resolve the FID weights once per settings object (conversion runs at most once)."""
+        if not self._fid_weights:
+            self._fid_weights.append(
+                resolve_fid_weights(self.fid_weights, self.fid_weights_dir, self.fid_download)
+            )
+        return self._fid_weights[0]
+
+
+def build_sample_metric(
+    name: str, dataset: str, prepared_root: str | Path, s: EvalSettings
+) -> Callable[[torch.Tensor], dict[str, Any]]:
+    """Construct one sample metric (raises MetricUnavailable when it cannot run here).
+
+    Args:
+        name: One of ``SAMPLE_METRICS``.
+        dataset: Dataset name.
+        prepared_root: Folder of prepared splits.
+        s: The settings.
+
+    Returns:
+        A callable taking images in [-1, 1] (N, C, H, W) and returning a flat dict.
+
+    """
+    if name == "fid":
+        features = InceptionFeatures(s.fid_weights_file(), s.batch_size, s.device, s.progress)
+        return FID(features, ReferenceStats(dataset, prepared_root, s.cache_dir, "test", s.num_ref))
+    if name == "fid_paper":
+        weights = s.fid_weights_file()
+        stats = s.paper_fid_stats
+        return CleanFIDPaper(dataset, stats, weights, s.batch_size, s.device, s.progress)
+    if name in ("is", "is_paper"):
+        variant = "standard" if name == "is" else "paper"
+        weights = resolve_is_weights(s.is_weights)
+        return InceptionScore(weights, variant, s.is_splits, s.batch_size, s.device, s.progress)
+    if name == "afd_paper":
+        return AutoencoderFD(dataset, "paper", s.paper_dir, s.paper_ae_weights)
+    if name == "afd_own":
+        own = s.own_ae or Path(s.cache_dir) / "autoencoders" / f"{dataset}.pt"
+        return AutoencoderFD(dataset, "own", own_path=own)
+    raise ValueError(f"unknown sample metric {name!r}")
+
+
+def _guarded(name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return compute()
+    except MetricUnavailable as err:
+        return unavailable(name, str(err))
+    except Exception as err:  # noqa: BLE001 - one failing metric must not lose the others
+        traceback.print_exc(file=sys.stderr)
+        return unavailable(name, f"failed: {type(err).__name__}: {err}")
+
+
+def run_sample_metrics(
+    images: torch.Tensor | Callable[[int], torch.Tensor],
+    dataset: str,
+    prepared_root: str | Path,
+    s: EvalSettings,
+) -> dict[str, Any]:
+    """Run every requested sample metric on the same images.
+
+    Args:
+        images: Images in [-1, 1] (N, C, H, W), or a function returning the first n of them.
+        dataset: Dataset name.
+        prepared_root: Folder of prepared splits.
+        s: The settings.
+
+    Returns:
+        The merged flat dicts.
+
+    """
+    out: dict[str, Any] = {}
+    for name in [m for m in s.metrics if m in SAMPLE_METRICS]:
+        n = (s.num_afd_samples or s.num_samples) if name.startswith("afd") else s.num_samples
+
+        def compute(name: str = name, n: int = n) -> dict[str, Any]:
+            metric = build_sample_metric(name, dataset, prepared_root, s)
+            batch = images(n) if callable(images) else images[:n]
+            return metric(batch)
+
+        out.update(_guarded(name, compute))
+    return out
+
+
+@torch.no_grad()
+def generate(model: GenerativeModel, n: int, s: EvalSettings) -> torch.Tensor:
+    """Draw n images in [-1, 1] from a model in eval mode with a seeded generator."""
+    model.eval()
+    gen = torch.Generator(device=s.device).manual_seed(s.seed)
+    chunks = []
+    for start in range(0, n, s.gen_batch_size):
+        chunks.append(model.sample(min(s.gen_batch_size, n - start), generator=gen).float().cpu())
+    return torch.cat(chunks)
+
+
+def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
+    """Write JSON to a temporary file next to ``path`` and rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def evaluate_checkpoint(
+    checkpoint_path: str | Path,
+    prepared_root: str | Path,
+    out_path: str | Path | None,
+    settings: EvalSettings,
+) -> dict[str, Any]:
+    """Compute every requested metric of a trained checkpoint and write one JSON file.
+
+    Args:
+        checkpoint_path: Checkpoint written by the training loop.
+        prepared_root: Folder of prepared splits.
+        out_path: JSON output (None: do not write).
+        settings: The evaluation settings.
+
+    Returns:
+        The record: model identity, settings, versions and the flat ``metrics`` dict.
+
+    """
+    from pipelines.checkpoint import load_model
+
+    s = settings
+    model, meta = load_model(checkpoint_path, map_location=s.device)
+    dataset = meta["dataset"]
+    metrics: dict[str, Any] = {}
+    if "recon_mse" in s.metrics or "cost" in s.metrics:
+        test = load_split(prepared_root, dataset, "test")
+        if "recon_mse" in s.metrics:
+            subset = test if s.num_recon is None else test[: s.num_recon]
+            recon = ReconstructionMSE("test", s.gen_batch_size, s.seed, s.device, s.progress)
+            metrics.update(_guarded("recon_mse", lambda: recon(model, subset)))
+        if "cost" in s.metrics:
+            metrics.update(_guarded("cost", lambda: _cost(model, test, s)))
+    wanted = [m for m in s.metrics if m in SAMPLE_METRICS]
+    if wanted:
+        n_max = max(s.num_samples, s.num_afd_samples or 0)
+        samples = generate(model, n_max, s)
+        metrics["samples_num"] = n_max
+        metrics["samples_seed"] = s.seed
+        metrics.update(run_sample_metrics(samples, dataset, prepared_root, s))
+    record = {
+        "checkpoint": str(checkpoint_path),
+        "model": meta.get("model_name"),
+        "dataset": dataset,
+        "epoch": meta.get("epoch"),
+        "step": meta.get("step"),
+        "config": meta.get("config"),
+        "eval_settings": s.to_dict(),
+        "versions": {p: version_of(p) for p in ("torch", "pytorch-fid", "clean-fid", "scipy")},
+        "metrics": metrics,
+    }
+    if out_path is not None:
+        write_json_atomic(record, out_path)
+    return record
+
+
+def _cost(model: GenerativeModel, test: np.ndarray, s: EvalSettings) -> dict[str, Any]:
+    n = min(s.num_cost_samples, len(test))
+    x = to_model_range(torch.from_numpy(test[:n])).permute(0, 3, 1, 2).contiguous().to(s.device)
+    model.eval()
+    gen = torch.Generator(device=s.device).manual_seed(s.seed)
+    out = SpikingCost("recon")(model, lambda: model.reconstruct(x, generator=gen), n)
+    gen = torch.Generator(device=s.device).manual_seed(s.seed)
+    out.update(SpikingCost("sample")(model, lambda: model.sample(n, generator=gen), n))
+    return out
+
+
+def score_images(
+    images_uint8: np.ndarray, dataset: str, prepared_root: str | Path, settings: EvalSettings
+) -> dict[str, Any]:
+    """Score an image set from any source with every requested sample metric.
+
+    Args:
+        images_uint8: uint8 (N, H, W, C) images, e.g. from ``pipelines.data.load_image_set``.
+        dataset: Dataset whose reference the images are scored against.
+        prepared_root: Folder of prepared splits.
+        settings: The settings (``num_samples`` caps how many images are used).
+
+    Returns:
+        ``{"dataset", "num_images", "eval_settings", "metrics": {flat}}``.
+
+    """
+    images = to_model_range(torch.from_numpy(np.ascontiguousarray(images_uint8)))
+    images = images.permute(0, 3, 1, 2).contiguous()
+    s = dataclasses.replace(settings, metrics=[m for m in settings.metrics if m in SAMPLE_METRICS])
+    metrics = run_sample_metrics(images, dataset, prepared_root, s)
+    return {
+        "dataset": dataset,
+        "num_images": int(images.shape[0]),
+        "image_shape": list(images.shape[1:]),
+        "eval_settings": s.to_dict(),
+        "metrics": metrics,
+    }
