@@ -29,8 +29,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-download", action="store_true", help="never download; fail with instructions"
     )
-    parser.add_argument("--train-limit", type=int, default=None, metavar="N")
-    parser.add_argument("--test-limit", type=int, default=None, metavar="N")
+    parser.add_argument(
+        "--train-limit", type=int, default=None, metavar="N", help="keep the first N train images"
+    )
+    parser.add_argument(
+        "--test-limit", type=int, default=None, metavar="N", help="keep the first N test images"
+    )
     parser.add_argument(
         "--custom", default=None, metavar="PATH", help="use your own .npz or image folder instead"
     )

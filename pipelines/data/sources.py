@@ -11,20 +11,15 @@ the data root by an earlier offline run.
 
 from __future__ import annotations
 
-import gzip
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PIL import Image
 from torchvision import datasets as tvd
 
 from pipelines.data.checksums import FILE_SUMS, copy_verified, verify_file
 from pipelines.data.errors import ChecksumError, DataFormatError, DataNotFoundError
-
-MIRROR_ENV = "FSVAE_DATA_MIRROR"
+from pipelines.data.mnist import load_idx
+from pipelines.data.raw import MIRROR_ENV, RawDataset, RawSplit, resolve_mirror
 
 CIFAR_TRAIN_NPZ = "cifar10/cifar10_train_batch1_first4000.npz"
 CIFAR_TEST_NPZ = "cifar10/cifar10_test_jpeg_500perclass.npz"
@@ -32,136 +27,6 @@ CELEBA_NPZ = "celeba/celeba64_crop148_first2000.npz"
 CELEBA_NPZ_TEST = 200  # the last 200 of the 2000 offline faces form the offline test split
 
 CELEBA_DRIVE = "https://drive.google.com/drive/folders/0B7EVK8r0v71pWEZsZE9oNnFzTm8"
-
-
-@dataclass(frozen=True)
-class RawSplit:
-    """One split at native resolution: an in-memory array or a list of image files.
-
-    Attributes:
-        images: uint8 (N, H, W) or (N, H, W, C), or ``None`` when ``files`` is used.
-        files: Image files, read lazily (full CelebA does not fit in memory natively).
-        labels: Class labels when known.
-
-    """
-
-    images: np.ndarray | None = None
-    files: tuple[Path, ...] | None = None
-    labels: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.images) if self.images is not None else len(self.files or ())
-
-    def pil(self, index: int) -> Image.Image:
-        """Return image ``index`` as the PIL image the reference's dataset class yields."""
-        if self.images is not None:
-            pixels = self.images[index]
-            # PIL reads grey images only without a channel axis.
-            return Image.fromarray(
-                pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
-            )
-        with Image.open(self.files[index]) as img:  # type: ignore[index]
-            return img.convert("RGB")
-
-
-@dataclass(frozen=True)
-class RawDataset:
-    """Both splits plus where they came from.
-
-    Attributes:
-        train: Training split.
-        test: Test split.
-        source: JSON-ready provenance (kind, origin, verified files, notes).
-        preprocessed: True when the images are already at model resolution and framing
-            (the CelebA mirror subset), so the reference transform must not run again.
-
-    """
-
-    train: RawSplit
-    test: RawSplit
-    source: dict[str, Any] = field(default_factory=dict)
-    preprocessed: bool = False
-
-
-def resolve_mirror(mirror: str | Path | None) -> Path | None:
-    """Return the mirror folder: the argument, else ``$FSVAE_DATA_MIRROR``, else None."""
-    chosen = mirror if mirror not in (None, "") else os.environ.get(MIRROR_ENV) or None
-    return Path(chosen).expanduser() if chosen is not None else None
-
-
-def read_idx_gz(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file (MNIST format) into a uint8 array.
-
-    Raises:
-        DataFormatError: If the header or length is not that of a uint8 IDX file.
-
-    """
-    try:
-        with gzip.open(path, "rb") as handle:
-            data = handle.read()
-    except (OSError, EOFError) as err:
-        raise DataFormatError(
-            f"{path} is not a readable gzip file ({err}); delete it and rerun"
-        ) from err
-    # Header: two zero bytes, type code 0x08 (uint8), number of dimensions.
-    if len(data) < 4 or data[:3] != b"\0\0\x08" or data[3] not in (1, 3):
-        raise DataFormatError(f"{path} is not a uint8 IDX file; delete it and rerun")
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DataFormatError(f"{path} holds {body.size} values, header says {dims}")
-    return body.reshape(dims)
-
-
-def _idx(dataset: str, data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
-    folder, cls = {
-        "mnist": ("MNIST", tvd.MNIST),
-        "fashion-mnist": ("FashionMNIST", tvd.FashionMNIST),
-    }[dataset]
-    names = [name for name, _ in cls.resources]
-    rels = [f"{folder}/raw/{name}" for name in names]
-    missing = [rel for rel in rels if not (data_root / rel).is_file()]
-    records: dict[str, dict[str, object]] = {}
-    origin = f"data root {data_root}"
-    if missing and mirror is not None:
-        records = {rel: copy_verified(mirror, data_root, rel) for rel in missing}
-        origin = f"mirror {mirror} (copied into {data_root})"
-    elif missing and download:
-        try:
-            for train in (True, False):
-                cls(str(data_root), train=train, download=True)
-        except Exception as err:  # torchvision raises RuntimeError/URLError/OSError alike
-            raise DataNotFoundError(
-                f"downloading {dataset} into {data_root / folder / 'raw'} failed ({err}). Offline, "
-                f"set {MIRROR_ENV} or --mirror to a folder holding {folder}/raw/*.gz"
-            ) from err
-        origin = f"torchvision download into {data_root}"
-    elif missing:
-        raise DataNotFoundError(
-            f"{dataset}: {', '.join(str(data_root / rel) for rel in missing)} not found. Allow the "
-            f"torchvision download, or set {MIRROR_ENV} / --mirror to a folder holding "
-            f"{folder}/raw/ (e.g. /work/shared/data), or copy the files there from {cls.mirrors[0]}"
-        )
-    for rel in rels:
-        if rel not in records:
-            path = data_root / rel
-            if not path.is_file():
-                raise DataNotFoundError(f"{path} is missing after download; delete {path.parent}")
-            hint = f"Delete {path} and rerun to copy or download it again."
-            records[rel] = verify_file(path, rel, hint)
-    arrays = {rel: read_idx_gz(data_root / rel) for rel in rels}
-    train_x, train_y, test_x, test_y = (arrays[rel] for rel in rels)
-    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
-        raise DataFormatError(f"{dataset}: image and label counts differ in {data_root / folder}")
-    source = {
-        "kind": "official",
-        "origin": origin,
-        "official_split": True,
-        "files": list(records.values()),
-        "notes": ["md5 values are torchvision's; sha256 values from the mirror's MANIFEST.md"],
-    }
-    return RawDataset(RawSplit(train_x, labels=train_y), RawSplit(test_x, labels=test_y), source)
 
 
 def _npz(path: Path, *keys: str) -> dict[str, np.ndarray]:
@@ -341,7 +206,7 @@ def load_source(dataset: str, data_root: Path, mirror: Path | None, download: bo
 
     """
     if dataset in ("mnist", "fashion-mnist"):
-        return _idx(dataset, data_root, mirror, download)
+        return load_idx(dataset, data_root, mirror, download)
     if dataset == "cifar10":
         return _cifar10(data_root, mirror, download)
     if dataset == "celeba":
@@ -349,4 +214,11 @@ def load_source(dataset: str, data_root: Path, mirror: Path | None, download: bo
     raise ValueError(f"unknown dataset {dataset!r}; expected mnist, fashion-mnist, cifar10, celeba")
 
 
-__all__ = ["FILE_SUMS", "RawDataset", "RawSplit", "load_source", "resolve_mirror"]
+__all__ = [
+    "FILE_SUMS",
+    "MIRROR_ENV",
+    "RawDataset",
+    "RawSplit",
+    "load_source",
+    "resolve_mirror",
+]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torchvision import datasets as tvd
 
 from pipelines.data import (
     ChecksumError,
@@ -164,3 +165,30 @@ def test_bad_arguments(tmp_path: Path) -> None:
         prepare_dataset("mnist", tmp_path, tmp_path, train_limit=0)
     with pytest.raises(ValueError, match="unknown split"):
         load_split(tmp_path, "mnist", "valid")
+
+
+def _offline(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise RuntimeError("Error downloading: <urlopen error [Errno -3] name resolution>")
+
+
+def test_failed_mnist_download_says_use_a_mirror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tvd.MNIST, "download", _offline)
+    with pytest.raises(DataNotFoundError, match="downloading mnist .* failed .*FSVAE_DATA_MIRROR"):
+        prepare_dataset("mnist", tmp_path / "data", tmp_path / "prep", download=True)
+    assert not (tmp_path / "prep").exists()
+
+
+def test_failed_celeba_download_gives_manual_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tvd.CelebA, "download", _offline)
+    with pytest.raises(DataNotFoundError, match="fetched by hand.*list_eval_partition.txt"):
+        prepare_dataset("celeba", tmp_path / "data", tmp_path / "prep", download=True)
+
+
+def test_failed_cifar_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tvd.CIFAR10, "download", _offline)
+    with pytest.raises(DataNotFoundError, match="cifar10: downloading .* failed"):
+        prepare_dataset("cifar10", tmp_path / "data", tmp_path / "prep", download=True)
