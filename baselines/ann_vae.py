@@ -31,6 +31,7 @@ class VAEConfig(ModelConfig):
         negative_slope: LeakyReLU slope.
         kld_weight: Weight of the KL term; None means 1 / batches per epoch, as the
             reference set it (``1 / len(train_loader)``).
+
     """
 
     latent_dim: int = 128
@@ -66,6 +67,7 @@ class VanillaVAE(GenerativeModel):
     Args:
         config: The model config; ``hidden_dims`` of length 4 for 32x32 inputs and
             5 for 64x64 inputs (the bottleneck is always 2x2).
+
     """
 
     config_class = VAEConfig
@@ -81,14 +83,16 @@ class VanillaVAE(GenerativeModel):
             )
         slope = config.negative_slope
         self.encoder = nn.Sequential(
-            *[_down(c_in, c_out, slope) for c_in, c_out in zip([config.in_channels, *dims], dims)]
+            *[_down(c_in, c_out, slope) for c_in, c_out in zip([config.in_channels, *dims], dims, strict=False)]
         )
         flat = dims[-1] * 4
         self.fc_mu = nn.Linear(flat, config.latent_dim)
         self.fc_var = nn.Linear(flat, config.latent_dim)
         self.decoder_input = nn.Linear(config.latent_dim, flat)
         rev = dims[::-1]
-        self.decoder = nn.Sequential(*[_up(c_in, c_out, slope) for c_in, c_out in zip(rev, rev[1:])])
+        self.decoder = nn.Sequential(
+            *[_up(c_in, c_out, slope) for c_in, c_out in zip(rev, rev[1:], strict=False)]
+        )
         self.final_layer = nn.Sequential(
             _up(dims[0], dims[0], slope),
             nn.ConvTranspose2d(dims[0], config.in_channels, 3, stride=1, padding=1),
@@ -134,7 +138,9 @@ class VanillaVAE(GenerativeModel):
         kld = torch.mean(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
         return {"loss": recon + self._kld_weight * kld, "recon": recon, "kld": kld}
 
-    def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def reconstruct(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Encode, draw one latent and decode (stochastic, as in the reference's test loop)."""
         mu, logvar = self.encode(x)
         return self.decode(self._reparameterise(mu, logvar, generator))

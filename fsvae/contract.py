@@ -36,6 +36,7 @@ def dataset_shape(dataset: str) -> tuple[int, int, int]:
 
     Raises:
         ValueError: If the dataset name is unknown.
+
     """
     try:
         return DATASET_SHAPES[dataset]
@@ -52,6 +53,7 @@ class ModelConfig:
         dataset: Dataset name the model is configured for.
         in_channels: Image channels.
         image_size: Image height and width in pixels.
+
     """
 
     dataset: str = "mnist"
@@ -71,6 +73,7 @@ class ModelConfig:
 
         Raises:
             ValueError: If the dataset or an override name is unknown.
+
         """
         channels, size, _ = dataset_shape(dataset)
         base = cls(dataset=dataset, in_channels=channels, image_size=size)
@@ -85,6 +88,7 @@ class ModelConfig:
 
         Returns:
             Field values to apply on top of the class defaults.
+
         """
         return {}
 
@@ -99,6 +103,7 @@ class ModelConfig:
 
         Raises:
             ValueError: If a name is not a field of this config.
+
         """
         names = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - names)
@@ -139,6 +144,7 @@ class GenerativeModel(nn.Module):
 
         Returns:
             The model, in training mode.
+
         """
         return cls.from_config(cls.config_class.for_dataset(dataset, **overrides))
 
@@ -151,6 +157,7 @@ class GenerativeModel(nn.Module):
 
         Returns:
             The model.
+
         """
         return cls(config)
 
@@ -162,10 +169,13 @@ class GenerativeModel(nn.Module):
 
         Returns:
             Scalar tensors: ``loss`` (what is minimised), ``recon`` and the model's own terms.
+
         """
         raise NotImplementedError
 
-    def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def reconstruct(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Encode and decode a batch.
 
         Args:
@@ -174,6 +184,7 @@ class GenerativeModel(nn.Module):
 
         Returns:
             Reconstructions in [-1, 1], same shape as ``x``.
+
         """
         raise NotImplementedError
 
@@ -186,11 +197,12 @@ class GenerativeModel(nn.Module):
 
         Returns:
             Images in [-1, 1], shape (n, C, H, W).
+
         """
         raise NotImplementedError
 
     def begin_epoch(self, epoch: int, num_epochs: int, batches_per_epoch: int) -> None:
-        """Hook the training loop calls at the start of every epoch.
+        """Update schedules at the start of every epoch (the training loop calls it).
 
         Models with schedules (FSVAE's scheduled sampling, the ANN's KLD weight of
         1/len(loader)) update them here; the default does nothing.
@@ -199,6 +211,7 @@ class GenerativeModel(nn.Module):
             epoch: Zero-based epoch index.
             num_epochs: Total epochs of the run.
             batches_per_epoch: Number of training batches per epoch.
+
         """
 
     @property

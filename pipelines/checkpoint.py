@@ -66,6 +66,7 @@ def save_atomic(obj: Any, path: str | Path) -> None:
     Args:
         obj: What to save.
         path: Destination file.
+
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     Raises:
         FileNotFoundError: If the file does not exist.
         ValueError: If the file is not a readable fsvae-bench checkpoint.
+
     """
     path = Path(path)
     if not path.is_file():
@@ -121,6 +123,7 @@ def load_model(
     Returns:
         The model in eval mode and the checkpoint's metadata (everything but the
         weights and optimizer/RNG state).
+
     """
     ckpt = load_checkpoint(path, map_location)
     model = model_from_config(ckpt["model_name"], ckpt["config"])

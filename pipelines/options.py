@@ -19,6 +19,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
 
     Raises:
         ValueError: If an item has no ``=``.
+
     """
     out: dict[str, Any] = {}
     for item in items:

@@ -35,6 +35,7 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     Raises:
         FileNotFoundError: If the file is missing.
         ValueError: If it is not a YAML mapping.
+
     """
     path = Path(path)
     if not path.is_file():
@@ -60,9 +61,7 @@ def model_options(params: dict[str, Any], model: str, dataset: str) -> dict[str,
     }
 
 
-def train_config(
-    params: dict[str, Any], model: str, dataset: str, **overrides: Any
-) -> TrainConfig:
+def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: Any) -> TrainConfig:
     """Build the :class:`TrainConfig` of one (model, dataset) run.
 
     Later sources win: ``train``, ``data`` limits, ``models.<m>.optim``,
@@ -77,6 +76,7 @@ def train_config(
 
     Returns:
         The run's settings.
+
     """
     data = _section(params, "data")
     values: dict[str, Any] = {

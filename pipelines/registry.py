@@ -34,6 +34,7 @@ def resolve_model_class(name: str) -> type[GenerativeModel]:
     Raises:
         ValueError: If the name is neither registered nor an importable path to a
             :class:`~fsvae.contract.GenerativeModel` subclass.
+
     """
     path = REGISTERED_MODELS.get(name, name)
     if ":" not in path:
@@ -66,6 +67,7 @@ def build_model(name: str, dataset: str, **overrides: Any) -> GenerativeModel:
 
     Returns:
         The model, in training mode, on the CPU.
+
     """
     return resolve_model_class(name).build(dataset, **overrides)
 
@@ -79,6 +81,7 @@ def model_from_config(name: str, config: Mapping[str, Any]) -> GenerativeModel:
 
     Returns:
         The model with freshly initialised weights.
+
     """
     cls = resolve_model_class(name)
     base: ModelConfig = cls.config_class()

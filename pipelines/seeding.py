@@ -13,6 +13,7 @@ def seed_everything(seed: int) -> None:
 
     Args:
         seed: The seed.
+
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)

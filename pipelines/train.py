@@ -64,6 +64,7 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
 
     Returns:
         Lists of dataset indices.
+
     """
     gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     order = torch.randperm(n, generator=gen).tolist()
@@ -113,6 +114,7 @@ class Trainer:
         progress: Show a tqdm progress bar.
         on_step: Called with the global step after each optimizer step (tests use it
             to simulate a crash).
+
     """
 
     def __init__(
@@ -183,6 +185,7 @@ class Trainer:
 
         Raises:
             ValueError: If the saved config differs and ``if_config_changed`` is ``error``.
+
         """
         if not self.last_path.exists():
             return False
@@ -259,14 +262,19 @@ class Trainer:
             self.optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            window_loss += float(terms["loss"]) * len(x)
+            window_loss += float(terms["loss"].detach()) * len(x)
             window_images += len(x)
             if state.step % LOG_EVERY_STEPS == 0 or state.batch_in_epoch == len(batches):
                 rate = window_images / (time.perf_counter() - window_start)
                 mean_loss = window_loss / window_images
                 assert state.train_log is not None
                 state.train_log.append(
-                    {"epoch": state.epoch, "step": state.step, "loss": mean_loss, "images_per_s": rate}
+                    {
+                        "epoch": state.epoch,
+                        "step": state.step,
+                        "loss": mean_loss,
+                        "images_per_s": rate,
+                    }
                 )
                 bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}")
                 window_loss, window_images, window_start = 0.0, 0, time.perf_counter()

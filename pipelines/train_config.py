@@ -27,6 +27,7 @@ class TrainConfig:
         checkpoint_every: Also checkpoint every N steps inside an epoch (None: per epoch).
         num_workers: DataLoader worker processes.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:i]``.
+
     """
 
     model: str = "fsvae"

@@ -17,9 +17,7 @@ HELP = "describe a model for a dataset as JSON (params, input shape, config)"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--model", required=True, help="registered name or package.module:Class")
-    parser.add_argument(
-        "--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba"
-    )
+    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
     parser.add_argument(
         "--set",
         action="append",

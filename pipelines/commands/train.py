@@ -27,8 +27,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--model", required=True, help="registered name or package.module:Class")
     parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
-    parser.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
-    parser.add_argument("--prepared", help="prepared data folder (default: data.prepared in params)")
+    parser.add_argument(
+        "--params", default="params.yaml", help="params file (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--prepared", help="prepared data folder (default: data.prepared in params)"
+    )
     parser.add_argument("--run-dir", help="output folder (default: runs/<dataset>/<model>)")
     parser.add_argument("--epochs", type=int, help="number of epochs")
     parser.add_argument("--batch-size", type=int, help="images per step")
@@ -38,11 +42,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument("--device", help="auto, cpu or cuda")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a model config field (repeatable), e.g. --set n_steps=4",
     )
     parser.add_argument(
-        "--restart", action="store_true",
+        "--restart",
+        action="store_true",
         help="discard a saved run in RUN_DIR whose settings differ, instead of failing",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -53,10 +61,17 @@ def run(args: argparse.Namespace) -> int:
     params = load_params(args.params) if Path(args.params).exists() else {}
     options = {**model_options(params, args.model, args.dataset), **parse_overrides(args.set)}
     config = train_config(
-        params, args.model, args.dataset,
-        epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps,
-        train_limit=args.train_limit, test_limit=args.test_limit, seed=args.seed,
-        device=args.device, model_options=options,
+        params,
+        args.model,
+        args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        seed=args.seed,
+        device=args.device,
+        model_options=options,
     )
     prepared = args.prepared or params.get("data", {}).get("prepared", "prepared")
     run_dir = Path(args.run_dir or Path("runs") / args.dataset / args.model.replace(":", "."))
