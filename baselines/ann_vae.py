@@ -83,7 +83,10 @@ class VanillaVAE(GenerativeModel):
             )
         slope = config.negative_slope
         self.encoder = nn.Sequential(
-            *[_down(c_in, c_out, slope) for c_in, c_out in zip([config.in_channels, *dims], dims, strict=False)]
+            *[
+                _down(c_in, c_out, slope)
+                for c_in, c_out in zip([config.in_channels, *dims], dims, strict=False)
+            ]
         )
         flat = dims[-1] * 4
         self.fc_mu = nn.Linear(flat, config.latent_dim)
