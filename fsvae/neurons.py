@@ -1,0 +1,275 @@
+"""FSVAE's leaky integrate-and-fire neuron, built on snntorch's neuron base class.
+
+Dynamics (reference spec §2.1), for an input current ``I_t`` and ``u_0 = o_0 = 0``::
+
+    u_t = decay * u_{t-1} * (1 - o_{t-1}) + I_t
+    o_t = 1[u_t > threshold]
+
+with a rectangular surrogate gradient ``do/du = 1/(2a)`` on ``|u - center| < a``
+(the reference centres the window on ``u = 0``, not on the threshold).
+
+``snntorch.Leaky`` with ``reset_mechanism="zero"`` has the same forward pass but
+detaches the reset term in backward; the reference lets gradient flow through
+``(1 - o_{t-1})``. :class:`LIF` therefore runs its own fused time loop with a
+hand-written backward that keeps the reset gradient, and stores only the membrane
+potentials (spikes and surrogate values are recomputed from them in backward).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import snntorch
+import torch
+
+
+class _BoxcarSpike(torch.autograd.Function):
+    """Heaviside spike of a shifted membrane potential with a rectangular surrogate."""
+
+    @staticmethod
+    def forward(ctx, shifted: torch.Tensor, half_width: float, offset: float) -> torch.Tensor:
+        ctx.save_for_backward(shifted)
+        ctx.half_width = half_width
+        ctx.offset = offset
+        return (shifted > 0).to(shifted.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (shifted,) = ctx.saved_tensors
+        window = (shifted + ctx.offset).abs() < ctx.half_width
+        return grad_out * window.to(grad_out.dtype) / (2 * ctx.half_width), None, None
+
+
+def boxcar_surrogate(
+    half_width: float = 0.5, center: float = 0.0, threshold: float = 0.2
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Build a snntorch-style ``spike_grad`` with a rectangular surrogate gradient.
+
+    snntorch calls ``spike_grad(mem - threshold)``; the window is expressed in terms of
+    the unshifted potential so it can sit where the reference puts it.
+
+    Args:
+        half_width: Half-width ``a`` of the window; the gradient inside is ``1/(2a)``.
+        center: Membrane potential the window is centred on (reference: 0).
+        threshold: Firing threshold the neuron subtracts before calling the surrogate.
+
+    Returns:
+        A callable mapping ``mem - threshold`` to spikes in {0, 1}.
+
+    """
+    offset = threshold - center
+
+    def spike_grad(shifted: torch.Tensor) -> torch.Tensor:
+        return _BoxcarSpike.apply(shifted, half_width, offset)
+
+    return spike_grad
+
+
+# Elements per chunk of the fused time loop: all T steps of one chunk are processed
+# while its per-step slices (512 KiB each in float32) stay in the CPU's L2 cache.
+# Whole-tensor steps stream every intermediate through DRAM, about 3x slower.
+_CHUNK = 1 << 17
+
+
+def _dense_time_major(x: torch.Tensor) -> bool:
+    """Whether ``x`` occupies one dense block with time as the outermost axis."""
+    expected = 1
+    for size, stride in sorted(zip(x.shape, x.stride(), strict=True), key=lambda p: p[1]):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return x.shape[0] == 1 or x.stride(0) * x.shape[0] == x.numel()
+
+
+def _time_major(x: torch.Tensor) -> torch.Tensor:
+    """View a ``(T, ...)`` tensor as ``(T, E)`` in memory order (any dense layout).
+
+    Elementwise work does not care about the logical order of the non-time axes, so
+    channels-last tensors are processed in place without a copy.
+    """
+    steps = x.shape[0]
+    numel = x.numel() // max(steps, 1)
+    if not _dense_time_major(x):
+        x = x.contiguous()
+    return x.as_strided((steps, numel), (numel, 1), x.storage_offset())
+
+
+def _chunks(numel: int) -> list[slice]:
+    return [slice(s, min(s + _CHUNK, numel)) for s in range(0, numel, _CHUNK)]
+
+
+class _FusedLIF(torch.autograd.Function):
+    """All T steps of the LIF recurrence in one autograd node (time is axis 0)."""
+
+    @staticmethod
+    def forward(
+        ctx,
+        current: torch.Tensor,
+        decay: float,
+        threshold: float,
+        half_width: float,
+        center: float,
+    ) -> torch.Tensor:
+        if not _dense_time_major(current):
+            current = current.contiguous()
+        mem_full = torch.empty_like(current)
+        spk_full = torch.empty_like(current)
+        cur, mem, spk = _time_major(current), _time_major(mem_full), _time_major(spk_full)
+        keep_buf = cur.new_empty(min(cur.shape[1], _CHUNK))
+        for sl in _chunks(cur.shape[1]):
+            keep = keep_buf[: sl.stop - sl.start]
+            for t in range(cur.shape[0]):
+                u_t = mem[t, sl]
+                if t == 0:
+                    u_t.copy_(cur[t, sl])
+                else:
+                    # Hard reset: the previous potential survives only where it did not fire.
+                    torch.addcmul(cur[t, sl], mem[t - 1, sl], keep, value=decay, out=u_t)
+                torch.le(u_t, threshold, out=keep)
+                torch.gt(u_t, threshold, out=spk[t, sl])
+        ctx.save_for_backward(mem_full)
+        ctx.consts = (decay, threshold, half_width, center)
+        return spk_full
+
+    @staticmethod
+    def backward(ctx, grad_spk: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (mem_full,) = ctx.saved_tensors
+        decay, threshold, half_width, center = ctx.consts
+        if grad_spk.stride() != mem_full.stride():
+            grad_spk = torch.empty_like(mem_full).copy_(grad_spk)
+        grad_full = torch.empty_like(mem_full)
+        mem, g_out, g_in = _time_major(mem_full), _time_major(grad_spk), _time_major(grad_full)
+        size = min(mem.shape[1], _CHUNK)
+        tmp_buf, win_buf, keep_buf = (mem.new_empty(size) for _ in range(3))
+        height = 1.0 / (2 * half_width)
+        for sl in _chunks(mem.shape[1]):
+            n = sl.stop - sl.start
+            tmp, win, keep = tmp_buf[:n], win_buf[:n], keep_buf[:n]
+            g_next: torch.Tensor | None = None
+            for t in range(mem.shape[0] - 1, -1, -1):
+                u_t, g_u = mem[t, sl], g_in[t, sl]
+                torch.sub(u_t, center, out=tmp).abs_()
+                torch.lt(tmp, half_width, out=win)
+                if height != 1.0:
+                    win.mul_(height)
+                if g_next is None:
+                    torch.mul(g_out[t, sl], win, out=g_u)
+                else:
+                    # dL/do_t: own gradient plus the reset path d u_{t+1} / d o_t = -decay*u_t.
+                    torch.addcmul(g_out[t, sl], u_t, g_next, value=-decay, out=tmp)
+                    tmp.mul_(win)
+                    # Leak path d u_{t+1} / d u_t = decay * (1 - o_t).
+                    torch.le(u_t, threshold, out=keep)
+                    torch.addcmul(tmp, keep, g_next, value=decay, out=g_u)
+                g_next = g_u
+        return grad_full, None, None, None, None
+
+
+@dataclass
+class LIFState:
+    """Explicit membrane state of one LIF layer while streaming over time.
+
+    The caller owns it; the neuron module itself keeps nothing between calls.
+
+    Attributes:
+        mem: Membrane potential after the last processed step (None before the first).
+
+    """
+
+    mem: torch.Tensor | None = None
+
+
+class LIF(snntorch.SpikingNeuron):
+    """FSVAE's LIF neuron with hard reset, fused over time.
+
+    Input and output are sequences with time as the leading axis, ``(T, N, ...)``.
+    Spikes are exactly 0 or 1.
+
+    Args:
+        threshold: Firing threshold ``Vth``.
+        decay: Leak factor ``tau`` multiplying the previous potential.
+        surrogate_half_width: Half-width ``a`` of the rectangular surrogate window.
+        surrogate_center: Potential the window is centred on.
+
+    """
+
+    def __init__(
+        self,
+        threshold: float = 0.2,
+        decay: float = 0.25,
+        surrogate_half_width: float = 0.5,
+        surrogate_center: float = 0.0,
+    ) -> None:
+        super().__init__(
+            # float64 so a model cast to double compares against exactly the same
+            # threshold as the fused loop (a float32 buffer would be 0.2000000030).
+            threshold=torch.tensor(threshold, dtype=torch.float64),
+            spike_grad=boxcar_surrogate(surrogate_half_width, surrogate_center, threshold),
+            init_hidden=False,
+            reset_mechanism="zero",
+        )
+        # snntorch appends every neuron to a class-level registry used to reset hidden
+        # state of all instances at once (snntorch issue 438). This neuron keeps no
+        # hidden state, and the registry would keep every model alive forever, so opt out.
+        registry = snntorch.SpikingNeuron.instances
+        for i in range(len(registry) - 1, -1, -1):
+            if registry[i] is self:
+                del registry[i]
+        self.decay = float(decay)
+        self.vth = float(threshold)
+        self.surrogate_half_width = float(surrogate_half_width)
+        self.surrogate_center = float(surrogate_center)
+
+    def forward(self, current: torch.Tensor, state: LIFState | None = None) -> torch.Tensor:
+        """Run the neuron over a sequence of input currents.
+
+        Args:
+            current: Input currents, shape ``(T, N, ...)``.
+            state: Membrane state to continue from and update in place (streaming);
+                None starts from rest. Gradients do not flow into a carried state
+                (streaming is used only without gradients).
+
+        Returns:
+            Spikes in {0, 1}, same shape as ``current``.
+
+        """
+        if state is None:
+            if torch.is_grad_enabled() and current.requires_grad:
+                return _FusedLIF.apply(
+                    current,
+                    self.decay,
+                    self.vth,
+                    self.surrogate_half_width,
+                    self.surrogate_center,
+                )
+            with torch.no_grad():
+                return _FusedLIF.forward(
+                    _NoCtx(),
+                    current,
+                    self.decay,
+                    self.vth,
+                    self.surrogate_half_width,
+                    self.surrogate_center,
+                )
+        return self._stream(current, state)
+
+    def _stream(self, current: torch.Tensor, state: LIFState) -> torch.Tensor:
+        spikes = []
+        mem = state.mem
+        for i_t in current.unbind(0):
+            if mem is None:
+                mem = i_t.detach().clone()
+            else:
+                keep = (mem <= self.vth).to(mem.dtype)
+                mem = torch.addcmul(i_t.detach(), mem, keep, value=self.decay)
+            spikes.append(self.fire(mem))
+        state.mem = mem
+        return torch.stack(spikes)
+
+
+class _NoCtx:
+    """Stand-in autograd context for running the fused forward without a graph."""
+
+    def save_for_backward(self, *tensors: torch.Tensor) -> None:
+        """Discard: nothing is needed without a backward pass."""

@@ -1,0 +1,94 @@
+import snntorch
+import torch
+
+from fsvae.neurons import LIF, LIFState, boxcar_surrogate
+
+
+def plain_lif(current: torch.Tensor, neuron: LIF, detach_reset: bool = False) -> torch.Tensor:
+    """The same equations with ordinary autograd (reset gradient kept unless detached)."""
+    mem, spk, out = None, None, []
+    for i_t in current.unbind(0):
+        reset = spk.detach() if detach_reset and spk is not None else spk
+        mem = i_t if mem is None else 0.25 * mem * (1 - reset) + i_t
+        spk = neuron.fire(mem)
+        out.append(spk)
+    return torch.stack(out)
+
+
+def test_hand_computed_trajectory():
+    # Membrane by hand (decay 0.25, Vth 0.2, hard reset):
+    # t1: u=0.1 -> 0 ; t2: u=0.025+0.15=0.175 -> 0 ; t3: u=0.04375+0.3=0.34375 -> 1
+    # t4: reset, u=0.1 -> 0 ; t5: u=0.025-0.5=-0.475 -> 0
+    current = torch.tensor([0.1, 0.15, 0.3, 0.1, -0.5], dtype=torch.float64).view(5, 1)
+    neuron = LIF()
+    spikes = neuron(current)
+    assert spikes.view(-1).tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+    state = LIFState()
+    mems = []
+    for t in range(5):
+        neuron(current[t : t + 1], state)
+        mems.append(state.mem.item())
+    expected = [0.1, 0.175, 0.34375, 0.1, -0.475]
+    assert torch.allclose(
+        torch.tensor(mems, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64)
+    )
+
+
+def test_surrogate_gradient_values():
+    spike_grad = boxcar_surrogate(half_width=0.5, center=0.0, threshold=0.2)
+    mem = torch.tensor([-0.6, -0.49, 0.0, 0.19, 0.21, 0.49, 0.51], requires_grad=True)
+    spk = spike_grad(mem - 0.2)
+    assert spk.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    spk.sum().backward()
+    # Window |u| < 0.5 centred on u = 0 (reference code), height 1 / (2 * 0.5) = 1.
+    assert mem.grad.tolist() == [0, 1, 1, 1, 1, 1, 0]
+
+
+def test_fused_gradient_matches_plain_autograd():
+    torch.manual_seed(0)
+    neuron = LIF()
+    current = (0.4 * torch.randn(12, 5, 3, 4, 4, dtype=torch.float64)).requires_grad_()
+    weight = torch.randn(12, 5, 3, 4, 4, dtype=torch.float64)
+    fused = neuron(current)
+    (g_fused,) = torch.autograd.grad((fused * weight).sum(), current)
+    plain = plain_lif(current, neuron)
+    (g_plain,) = torch.autograd.grad((plain * weight).sum(), current)
+    assert torch.equal(fused, plain)
+    assert torch.allclose(g_fused, g_plain, atol=1e-12)
+    # The reset path matters: detaching it (as snn.Leaky does) changes the gradient.
+    detached = plain_lif(current, neuron, detach_reset=True)
+    (g_detached,) = torch.autograd.grad((detached * weight).sum(), current)
+    assert not torch.allclose(g_fused, g_detached)
+
+
+def test_channels_last_and_chunking(monkeypatch):
+    import fsvae.neurons as neurons
+
+    monkeypatch.setattr(neurons, "_CHUNK", 7)
+    neuron = LIF()
+    x = 0.4 * torch.randn(6, 2 * 3, 5, 4, 4, dtype=torch.float64)
+    x_cl = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (6, 6))
+    x_cl.requires_grad_()
+    out = neuron(x_cl)
+    (g,) = torch.autograd.grad(out.sum(), x_cl)
+    x2 = x.clone().requires_grad_()
+    ref = plain_lif(x2, neuron)
+    (g_ref,) = torch.autograd.grad(ref.sum(), x2)
+    assert torch.equal(out, ref)
+    assert torch.allclose(g, g_ref, atol=1e-12)
+
+
+def test_streaming_equals_full_sequence():
+    neuron = LIF()
+    x = 0.4 * torch.randn(9, 4, 7)
+    state = LIFState()
+    streamed = torch.cat([neuron(x[t : t + 1], state) for t in range(9)])
+    assert torch.equal(streamed, neuron(x))
+
+
+def test_neuron_is_snntorch_neuron_without_registry_entry():
+    neuron = LIF()
+    assert isinstance(neuron, snntorch.SpikingNeuron)
+    assert not neuron.init_hidden
+    assert all(inst is not neuron for inst in snntorch.SpikingNeuron.instances)
+    assert sum(p.numel() for p in neuron.parameters()) == 0
