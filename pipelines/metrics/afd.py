@@ -18,7 +18,7 @@ import torch
 from pipelines.data import to_model_range, to_uint8
 from pipelines.metrics.autoencoder import encode_batches, load_own_autoencoder, paper_autoencoder
 from pipelines.metrics.fid import load_stats
-from pipelines.metrics.frechet import frechet_distance, gaussian_stats
+from pipelines.metrics.frechet import frechet_distance_to
 from pipelines.metrics.protocol import (
     MetricUnavailable,
     git_blob_id,
@@ -149,10 +149,9 @@ class AutoencoderFD:
             Flat dict: the distance and its protocol fields.
 
         """
-        mu_g, sigma_g = gaussian_stats(self.features(images))
         paper = self.variant == "paper"
         fields = {
-            "": frechet_distance(mu_g, sigma_g, self.mu_r, self.sigma_r),
+            "": frechet_distance_to(self.features(images), self.mu_r, self.sigma_r),
             "protocol": self.variant,
             "library": f"torch {version_of('torch')}, scipy {version_of('scipy')}",
             "network": f"autoencoder {self.ae.config}",

@@ -20,7 +20,7 @@ from cleanfid.resize import make_resizer
 from tqdm import tqdm
 
 from pipelines.metrics.fid import load_stats
-from pipelines.metrics.frechet import frechet_distance, gaussian_stats
+from pipelines.metrics.frechet import frechet_distance_to
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
 from pipelines.metrics.protocol import MetricUnavailable, git_blob_id, prefixed, version_of
 
@@ -136,9 +136,8 @@ class CleanFIDPaper:
 
         """
         mu_r, sigma_r = load_stats(self.stats_path)
-        mu_g, sigma_g = gaussian_stats(self.features(images))
         fields = {
-            "": frechet_distance(mu_g, sigma_g, mu_r, sigma_r),
+            "": frechet_distance_to(self.features(images), mu_r, sigma_r),
             "protocol": "paper (clean-fid clean mode, authors' statistics)",
             "library": f"clean-fid {version_of('clean-fid')} resizer; network run here",
             "network": "FID Inception (TF 2015-12-05), pytorch-fid InceptionV3, input (x-128)/128",

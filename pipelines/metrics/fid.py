@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from pipelines.data import load_split, to_uint8
-from pipelines.metrics.frechet import frechet_distance, gaussian_stats
+from pipelines.metrics.frechet import frechet_distance_to, gaussian_stats
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
 from pipelines.metrics.protocol import prefixed, version_of
 
@@ -176,9 +176,8 @@ class FID:
         """
         mu_r, sigma_r, n_ref = self.reference.get(self.features)
         feats = self.features(to_uint8(images), desc="FID generated")
-        mu_g, sigma_g = gaussian_stats(feats)
         fields = {
-            "": frechet_distance(mu_g, sigma_g, mu_r, sigma_r),
+            "": frechet_distance_to(feats, mu_r, sigma_r),
             "protocol": "pytorch-fid",
             "library": f"pytorch-fid {version_of('pytorch-fid')}",
             "network": "pytorch-fid InceptionV3, FID weights (TF 2015-12-05), pool3 2048-d",
