@@ -194,7 +194,7 @@ def train_autoencoder(
         "steps": steps,
         "batch_size": batch_size,
         "seed": seed,
-        "final_train_mse": float(loss),
+        "final_train_mse": float(loss.detach()),
         "optimizer": "AdamW lr 1e-3 betas (0.9, 0.999) weight_decay 0.01; MSE only",
         "test_mu": mu,
         "test_sigma": sigma,
