@@ -14,6 +14,7 @@ import argparse
 import json
 
 from pipelines.data import DATASETS, load_meta, prepare_dataset
+from pipelines.params import load_params
 
 HELP = "download or copy a dataset and write its preprocessed uint8 arrays"
 
@@ -21,13 +22,21 @@ HELP = "download or copy a dataset and write its preprocessed uint8 arrays"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--data-root", default="data", help="raw files folder (default: data)")
-    parser.add_argument("--out", default="prepared", help="output folder (default: prepared)")
+    parser.add_argument(
+        "--params",
+        help="read data.root, data.prepared, data.mirror and data.download from this params "
+        "file (flags still win)",
+    )
+    parser.add_argument("--data-root", help="raw files folder (default: data)")
+    parser.add_argument("--out", help="output folder (default: prepared)")
     parser.add_argument(
         "--mirror", default=None, help="offline mirror folder (default: $FSVAE_DATA_MIRROR)"
     )
     parser.add_argument(
-        "--no-download", action="store_true", help="never download; fail with instructions"
+        "--no-download",
+        action="store_true",
+        default=None,
+        help="never download; fail with instructions",
     )
     parser.add_argument(
         "--train-limit", type=int, default=None, metavar="N", help="keep the first N train images"
@@ -43,12 +52,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prepare the dataset and print a one-line summary."""
+    data = load_params(args.params).get("data", {}) if args.params else {}
+    args.data_root = args.data_root or data.get("root") or "data"
+    args.out = args.out or data.get("prepared") or "prepared"
+    download = not args.no_download if args.no_download else data.get("download", True)
     out_dir = prepare_dataset(
         args.dataset,
         data_root=args.data_root,
         prepared_root=args.out,
-        mirror=args.mirror,
-        download=not args.no_download,
+        mirror=args.mirror or data.get("mirror"),
+        download=bool(download),
         train_limit=args.train_limit,
         test_limit=args.test_limit,
         custom=args.custom,

