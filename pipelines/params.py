@@ -7,7 +7,8 @@ Layout (see params.yaml for the values and profiles/ for the two profiles)::
     data: {root, prepared, mirror, download, train_limit, test_limit}
     train: {epochs, batch_size, max_steps, checkpoint_every, num_workers, device}
     models:
-      <name>: {optim: {lr, betas, weight_decay}, options: {<model config field>: value},
+      <name>: {class: package.module:Class,                # optional: a model of your own
+               optim: {lr, betas, weight_decay}, options: {<model config field>: value},
                train: {<train field>: value}}            # per-model training overrides
     datasets:
       <name>: {train: {...}, options: {...}}             # per-dataset overrides
@@ -61,6 +62,16 @@ def model_options(params: dict[str, Any], model: str, dataset: str) -> dict[str,
     }
 
 
+def model_class_path(params: dict[str, Any], model: str) -> str:
+    """Return what the registry should resolve for a params model name.
+
+    A section ``models.<name>.class: package.module:Class`` lets a user's model take
+    part under a short name; otherwise the name itself is used (registered or a path).
+    """
+    path = _section(params, "models").get(model, {}) or {}
+    return str(path.get("class", model)) if isinstance(path, dict) else model
+
+
 def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: Any) -> TrainConfig:
     """Build the :class:`TrainConfig` of one (model, dataset) run.
 
@@ -89,6 +100,6 @@ def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: 
     if "seed" in params:
         values["seed"] = params["seed"]
     values.update({k: v for k, v in overrides.items() if v is not None})
-    values["model"], values["dataset"] = model, dataset
+    values["model"], values["dataset"] = model_class_path(params, model), dataset
     values.setdefault("model_options", model_options(params, model, dataset))
     return TrainConfig.from_dict(values)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from pipelines.checkpoint import load_model
 
@@ -39,7 +40,19 @@ def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
     for name in ("fsvae", "baselines", "pipelines", "quoted"):
         (root / name).symlink_to(REPO / name)
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
-    shutil.copy(REPO / "profiles" / "tiny.yaml", root / "params.yaml")
+    # A user's model, added exactly as docs/adding-a-model.md says: a module in
+    # user_models/ and a params entry naming its class.
+    (root / "user_models").mkdir()
+    shutil.copy(REPO / "user_models" / "__init__.py", root / "user_models" / "__init__.py")
+    shutil.copy(REPO / "examples" / "tiny_vae.py", root / "user_models" / "tiny_vae.py")
+    params = yaml.safe_load((REPO / "profiles" / "tiny.yaml").read_text())
+    params["pipeline"]["models"].append("tiny_vae")
+    params["models"]["tiny_vae"] = {
+        "class": "user_models.tiny_vae:TinyVAE",
+        "optim": {"lr": 0.001, "betas": [0.9, 0.999], "weight_decay": 0.0},
+        "options": {},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "FSVAE_DATA_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1"}
     assert _dvc(root, "init", "--no-scm", "-q", env=env).returncode == 0
     return root, env
@@ -49,8 +62,12 @@ def test_interrupted_training_resumes_and_matches_a_clean_run(project):
     root, env = project
     assert _dvc(root, "repro", "prepare@mnist", env=env).returncode == 0
     proc = subprocess.Popen(
-        ["dvc", "repro", "train@mnist-fsvae"], cwd=root, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        ["dvc", "repro", "train@mnist-fsvae"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     last = root / "runs" / "mnist" / "fsvae" / "last.pt"
     deadline = time.time() + 300
@@ -68,9 +85,23 @@ def test_interrupted_training_resumes_and_matches_a_clean_run(project):
     # The resumed run ends with exactly the weights of an uninterrupted one.
     clean_dir = root / "clean"
     subprocess.run(
-        ["fsvae-bench", "train", "--model", "fsvae", "--dataset", "mnist", "--params",
-         "params.yaml", "--run-dir", str(clean_dir), "--no-progress"],
-        cwd=root, env=env, check=True, capture_output=True,
+        [
+            "fsvae-bench",
+            "train",
+            "--model",
+            "fsvae",
+            "--dataset",
+            "mnist",
+            "--params",
+            "params.yaml",
+            "--run-dir",
+            str(clean_dir),
+            "--no-progress",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     resumed, _ = load_model(last)
     clean, _ = load_model(clean_dir / "last.pt")
@@ -82,10 +113,12 @@ def test_full_pipeline_writes_metrics_tables_and_grids(project):
     root, env = project
     result = _dvc(root, "repro", env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    params = json.loads(json.dumps(__import__("yaml").safe_load((root / "params.yaml").read_text())))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    assert "tiny_vae" in params["pipeline"]["models"]
     for dataset in params["pipeline"]["datasets"]:
         for model in params["pipeline"]["models"]:
-            metrics = json.loads((root / "results" / "metrics" / f"{dataset}_{model}.json").read_text())
+            path = root / "results" / "metrics" / f"{dataset}_{model}.json"
+            metrics = json.loads(path.read_text())
             assert isinstance(metrics["recon_mse"], float)
             assert isinstance(metrics["fid"], float), metrics.get("fid_unavailable")
             assert isinstance(metrics["afd_own"], float)
