@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipelines.data import load_split, to_uint8
@@ -46,7 +47,9 @@ class InceptionFeatures:
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.progress = progress
-        self.net = build_fid_inception(weights).to(self.device)
+        # Resize here, before grayscale is repeated: the same bilinear values as
+        # pytorch-fid's resize inside the network, on a third of the pixels.
+        self.net = build_fid_inception(weights, resize_input=False).to(self.device)
 
     @torch.inference_mode()
     def __call__(self, images_uint8: torch.Tensor, desc: str = "FID features") -> np.ndarray:
@@ -69,8 +72,9 @@ class InceptionFeatures:
             batch = images_uint8[start : start + self.batch_size].to(self.device)
             # Same float values as pytorch-fid's ToTensor on PIL images.
             x = batch.float().div(255)
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
             if x.shape[1] == 1:
-                x = x.expand(-1, 3, -1, -1)
+                x = x.expand(-1, 3, -1, -1).contiguous()
             feats = self.net(x)[0].flatten(1)
             out[start : start + batch.shape[0]] = feats.cpu().double().numpy()
         return out
