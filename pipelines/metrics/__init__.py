@@ -1,0 +1,5 @@
+"""Evaluation metrics (DESIGN.md §4): small classes returning flat dicts with their protocol.
+
+See docs/metrics.md. Entry points: :func:`pipelines.metrics.evaluate.evaluate_checkpoint`
+and :func:`pipelines.metrics.evaluate.score_images`.
+"""
