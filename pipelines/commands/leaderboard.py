@@ -1,0 +1,82 @@
+"""Build the leaderboard, compare a new model's results with it, or add a row.
+
+``build``: published rows from the quoted file (kind ``quoted``, with their source) and
+our rows from ``results/metrics/*.json`` (kind ``measured``), with the protocol fields
+that decide comparability, into ``results/leaderboard.csv``.
+
+``compare METRICS.json``: rank a model's results against rows measured under the same
+protocol only (metric variant, feature network, sample count, reference split,
+resolution, profile), and list the rows it was not compared with and why.
+
+``add ROW.json|csv``: validate rows (columns, types, known dataset and metric, no
+duplicate) and append them atomically; on any error the CSV is left unchanged.
+
+See docs/leaderboard.md. Examples::
+
+    fsvae-bench leaderboard build
+    fsvae-bench leaderboard compare results/metrics/cifar10_my_vae.json
+    fsvae-bench leaderboard add my_row.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipelines.leaderboard import read_csv, to_csv_text, write_atomic
+from pipelines.leaderboard_ops import add_rows, build, compare_file, format_comparisons
+from pipelines.params import load_params
+
+HELP = "build the leaderboard CSV, compare a model with it, or add a row"
+DEFAULT_OUT = "results/leaderboard.csv"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="params file (profile, data)")
+    parser.add_argument("--prepared", default=None, help="prepared data (default: params)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the subcommands and their options."""
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="regenerate the CSV from quoted + measured results")
+    b.add_argument("--metrics-dir", default="results/metrics", help="our metrics JSON files")
+    b.add_argument("--quoted", default="quoted/published-results.csv", help="published rows")
+    b.add_argument("--out", default=DEFAULT_OUT, help="leaderboard CSV to write")
+    _common(b)
+    c = sub.add_parser("compare", help="rank a metrics JSON against same-protocol rows")
+    c.add_argument("metrics_json", metavar="METRICS.json", help="evaluate/score output")
+    c.add_argument("--leaderboard", default=DEFAULT_OUT, help="leaderboard CSV")
+    c.add_argument("--model", default=None, help="model name (default: from the file)")
+    c.add_argument("--profile", default=None, help="training profile (default: params)")
+    _common(c)
+    a = sub.add_parser("add", help="validate rows and append them atomically")
+    a.add_argument("rows", metavar="ROW", help=".json (object or list) or .csv with header")
+    a.add_argument("--leaderboard", default=DEFAULT_OUT, help="leaderboard CSV")
+
+
+def _settings(args: argparse.Namespace) -> tuple[str, str]:
+    params = load_params(args.params) if Path(args.params).is_file() else {}
+    prepared = args.prepared or (params.get("data") or {}).get("prepared", "prepared")
+    return str(params.get("profile", "unknown")), prepared
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen action."""
+    if args.action == "add":
+        rows = add_rows(args.leaderboard, args.rows)
+        print(f"added {len(rows)} row(s) to {args.leaderboard}")
+        return 0
+    profile, prepared = _settings(args)
+    if args.action == "build":
+        rows = build(args.quoted, args.metrics_dir, prepared, profile)
+        write_atomic(args.out, to_csv_text(rows))
+        measured = sum(r["kind"] == "measured" for r in rows)
+        print(f"{args.out}: {len(rows) - measured} quoted and {measured} measured rows")
+        return 0
+    board = read_csv(args.leaderboard)
+    comparisons, missing = compare_file(
+        args.metrics_json, board, prepared, args.profile or profile, args.model
+    )
+    print(format_comparisons(comparisons, missing), end="")
+    return 0

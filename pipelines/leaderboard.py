@@ -1,0 +1,260 @@
+"""The leaderboard CSV: published rows (quoted) and our rows (measured), with comparability.
+
+Two rows are ranked together only when their :class:`ComparabilityKey` is equal; the
+key is defined here and nowhere else (docs/leaderboard.md explains each field). Quoted
+values are copied as text from ``quoted/published-results.csv`` and never retyped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from pipelines.measured import (
+    DATASET_LABELS,
+    PAPER_PROTOCOL,
+    Measurement,
+    data_info,
+    paper_variant,
+    reference_split,
+    sample_count,
+)
+
+Row = dict[str, str]
+
+COLUMNS = (
+    "kind",
+    "model",
+    "paper",
+    "year",
+    "dataset",
+    "metric",
+    "value",
+    "std",
+    "metric_variant",
+    "protocol",
+    "feature_network",
+    "num_samples",
+    "reference_split",
+    "resolution",
+    "T",
+    "profile",
+    "seeds",
+    "source",
+    "note",
+)
+REQUIRED = ("kind", "model", "dataset", "metric", "value", "protocol", "source")
+KINDS = ("quoted", "measured")
+QUOTED_COLUMNS = ("model", "paper", "year", "dataset", "metric", "value", "protocol", "source")
+# Profiles whose models were trained as their papers describe; anything else (quick, tiny)
+# is a short run and is ranked only against rows of the same profile.
+FULL_TRAINING_PROFILES = ("paper", "published")
+
+
+@dataclass(frozen=True)
+class ComparabilityKey:
+    """Everything that must be equal for two leaderboard rows to be ranked together.
+
+    Attributes:
+        dataset: Dataset (quoted spelling).
+        metric: ``recon_mse``, ``IS``, ``FID`` or ``FAD``.
+        metric_variant: Our variant name (``fid_paper``, ``afd_own``, ...; "" if unknown).
+        protocol: Metric code; a protocol written ``own`` or marked ``not comparable`` is
+            scoped to its paper, so two papers' private protocols never match.
+        feature_network: Network the features come from (own autoencoders by weights hash).
+        num_samples: Generated (or reconstructed) images; "all" = whole official test split.
+        reference_split: Statistics or split the samples are compared with.
+        resolution: Image size the metric saw at the model's output.
+        regime: ``full training`` (paper profile and published rows) or the short profile's name.
+
+    """
+
+    dataset: str
+    metric: str
+    metric_variant: str
+    protocol: str
+    feature_network: str
+    num_samples: str
+    reference_split: str
+    resolution: str
+    regime: str
+
+
+def comparability_key(row: Mapping[str, str]) -> ComparabilityKey:
+    """Return the comparability key of a leaderboard row."""
+    protocol = row.get("protocol", "")
+    if protocol.lower() == "own" or "not comparable" in protocol.lower():
+        protocol = f"{protocol} [{row.get('paper', '')}]"
+    profile = row.get("profile", "")
+    regime = "full training" if profile in FULL_TRAINING_PROFILES else f"{profile} profile"
+    return ComparabilityKey(
+        dataset=row.get("dataset", ""),
+        metric=row.get("metric", ""),
+        metric_variant=row.get("metric_variant", ""),
+        protocol=protocol,
+        feature_network=row.get("feature_network", ""),
+        num_samples=row.get("num_samples", ""),
+        reference_split=row.get("reference_split", ""),
+        resolution=row.get("resolution", ""),
+        regime=regime,
+    )
+
+
+def key_differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
+    """List the key fields where two rows differ, as ``field: a vs b`` ("?" = unknown).
+
+    A different protocol says it all, so then only the protocol and regime are listed.
+    """
+    ka, kb = comparability_key(a), comparability_key(b)
+    names = [f.name for f in fields(ComparabilityKey) if getattr(ka, f.name) != getattr(kb, f.name)]
+    if "protocol" in names:
+        names = [n for n in names if n in ("protocol", "regime")]
+    return [f"{n}: {getattr(ka, n) or '?'} vs {getattr(kb, n) or '?'}" for n in names]
+
+
+def lower_is_better(metric: str) -> bool:
+    """Return whether smaller values rank first for a metric (all but IS)."""
+    return metric != "IS"
+
+
+def _resolution_of(dataset_label: str) -> str:
+    from fsvae.contract import dataset_shape
+
+    ours = {label: name for name, label in DATASET_LABELS.items()}
+    _, h, w = dataset_shape(ours[dataset_label])
+    return f"{h}x{w}"
+
+
+def quoted_rows(path: str | Path) -> list[Row]:
+    """Read the quoted file into leaderboard rows (values kept exactly as written there).
+
+    Rows under the ``fsvae-paper`` protocol get that protocol's fields (spec §5); other
+    protocols' fields are left empty (unknown) and their protocol text is kept.
+
+    Args:
+        path: ``quoted/published-results.csv``.
+
+    Returns:
+        Leaderboard rows with ``kind = quoted`` and ``profile = published``.
+
+    Raises:
+        FileNotFoundError: If the file is missing.
+        ValueError: If a column is missing.
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"quoted results not found: {path}")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(QUOTED_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path} lacks columns {sorted(missing)}")
+        rows = []
+        for q in reader:
+            row = dict.fromkeys(COLUMNS, "")
+            row.update({k: q[k] for k in QUOTED_COLUMNS})
+            row.update(kind="quoted", profile="published")
+            t = re.search(r"\(T=(\d+)\)", q["model"])
+            row["T"] = t.group(1) if t else ""
+            if q["protocol"] == PAPER_PROTOCOL:
+                v = paper_variant(q["metric"])
+                split = {"recon_mse": "official test split", "IS": "none"}
+                row.update(
+                    metric_variant=v.key,
+                    feature_network=v.network,
+                    num_samples=v.paper_count,
+                    reference_split=split.get(q["metric"], "authors' statistics"),
+                    resolution=_resolution_of(q["dataset"]),
+                )
+            rows.append(row)
+    return rows
+
+
+def measured_rows(
+    ms: Iterable[Measurement], prepared_root: str | Path, profile: str, source: str = ""
+) -> list[Row]:
+    """Turn our measurements into leaderboard rows (unavailable ones are left out).
+
+    Args:
+        ms: Measurements (see :func:`pipelines.measured.load_measurements`).
+        prepared_root: Prepared data folder (its ``meta.json`` names the data used).
+        profile: Profile the models were trained under (params.yaml ``profile``).
+        source: Overrides the source column (default: the metrics files read).
+
+    Returns:
+        Rows with ``kind = measured``.
+
+    """
+    rows = []
+    for m in ms:
+        if m.mean is None:
+            continue
+        info = data_info(prepared_root, m.dataset)
+        network = m.variant.network
+        if m.variant.key == "afd_own" and m.fields.get("weights_sha256"):
+            network += f" sha256:{str(m.fields['weights_sha256'])[:12]}"
+        res, t = m.fields.get("resolution"), m.fields.get("T")
+        row = dict.fromkeys(COLUMNS, "")
+        row.update(
+            kind="measured",
+            model=m.model,
+            paper="measured by fsvae-bench",
+            dataset=DATASET_LABELS[m.dataset],
+            metric=m.variant.metric,
+            value=repr(m.mean),
+            std="" if m.std is None else repr(m.std),
+            metric_variant=m.variant.key,
+            protocol=m.variant.protocol,
+            feature_network=network,
+            num_samples=sample_count(m, info),
+            reference_split=reference_split(m, info),
+            resolution=f"{res}x{res}" if res else "",
+            T="" if t is None else str(t),
+            profile=profile,
+            seeds=",".join(str(s) for s in m.seeds),
+            source=source or ";".join(dict.fromkeys(m.sources)),
+            note=f"data: {info.description}",
+        )
+        rows.append(row)
+    return rows
+
+
+def read_csv(path: str | Path) -> list[Row]:
+    """Read a leaderboard CSV (FileNotFoundError with a hint when missing)."""
+    path = Path(path)
+    if not path.is_file():
+        hint = "run `fsvae-bench leaderboard build`"
+        raise FileNotFoundError(f"leaderboard not found: {path} ({hint})")
+    with open(path, newline="") as handle:
+        return [dict(r) for r in csv.DictReader(handle)]
+
+
+def to_csv_text(rows: Iterable[Mapping[str, str]], header: bool = True) -> str:
+    """Serialise rows in the leaderboard's column order (newline line ends)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
+    return buffer.getvalue()
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a file through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

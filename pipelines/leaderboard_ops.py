@@ -1,0 +1,268 @@
+"""Leaderboard operations: build, compare a new model's results, and add validated rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.leaderboard import (
+    COLUMNS,
+    KINDS,
+    REQUIRED,
+    Row,
+    comparability_key,
+    key_differences,
+    lower_is_better,
+    measured_rows,
+    quoted_rows,
+    read_csv,
+    to_csv_text,
+    write_atomic,
+)
+from pipelines.measured import DATASET_LABELS, TABLE1_METRICS, load_measurements, measurements
+from pipelines.measured import load_record as load_metrics_record
+
+# Fields that identify a row: two rows equal on all of them are duplicates.
+IDENTITY = tuple(c for c in COLUMNS if c not in ("value", "std", "source", "note", "year", "T"))
+
+
+def build(
+    quoted: str | Path, metrics_dir: str | Path, prepared_root: str | Path, profile: str
+) -> list[Row]:
+    """Return the leaderboard: every quoted row, then our measured rows."""
+    return quoted_rows(quoted) + measured_rows(
+        load_measurements(metrics_dir), prepared_root, profile
+    )
+
+
+@dataclass
+class Comparison:
+    """Where one new row stands among the rows measured under its protocol.
+
+    Attributes:
+        row: The new row.
+        ranking: The new row and every comparable row, best first.
+        excluded: Rows of the same dataset and metric that differ in protocol, with why.
+
+    """
+
+    row: Row
+    ranking: list[Row] = field(default_factory=list)
+    excluded: list[tuple[Row, list[str]]] = field(default_factory=list)
+
+    @property
+    def position(self) -> int:
+        """1-based rank of the new row."""
+        return next(i for i, r in enumerate(self.ranking, 1) if r is self.row)
+
+
+def _sources(row: Row) -> set[Path]:
+    return {Path(s).resolve() for s in row["source"].split(";") if s}
+
+
+def compare(new_rows: list[Row], board: list[Row]) -> list[Comparison]:
+    """Rank each new row against the leaderboard rows with an equal comparability key.
+
+    Rows from the same source file as the new row (the model itself, already in the
+    board) are skipped; rows of another dataset or metric are not listed.
+
+    Args:
+        new_rows: Rows of the model to compare.
+        board: Leaderboard rows.
+
+    Returns:
+        One Comparison per new row.
+
+    """
+    out = []
+    for new in new_rows:
+        own = _sources(new)
+        same = [
+            r
+            for r in board
+            if r["dataset"] == new["dataset"]
+            and r["metric"] == new["metric"]
+            and not (r["kind"] == "measured" and _sources(r) & own)
+        ]
+        key = comparability_key(new)
+        peers = [r for r in same if comparability_key(r) == key]
+        excluded = [(r, key_differences(new, r)) for r in same if comparability_key(r) != key]
+        sign = 1.0 if lower_is_better(new["metric"]) else -1.0
+        ranking = sorted([new, *peers], key=lambda r: sign * float(r["value"]))
+        out.append(Comparison(new, ranking, excluded))
+    return out
+
+
+def _who(row: Row) -> str:
+    extra = f", {row['paper']}" if row["kind"] == "quoted" else ""
+    return f"{row['model']} ({row['kind']}{extra})"
+
+
+def format_comparisons(comparisons: list[Comparison], unavailable: list[str]) -> str:
+    """Render comparisons as text: ranking, then the rows not compared and why."""
+    lines = []
+    for c in comparisons:
+        r = c.row
+        order = "lower is better" if lower_is_better(r["metric"]) else "higher is better"
+        lines.append(
+            f"{r['dataset']} {r['metric']} [{r['metric_variant']}; protocol {r['protocol']}; "
+            f"n={r['num_samples'] or '?'}; reference {r['reference_split']}; "
+            f"profile {r['profile']}] ({order})"
+        )
+        for i, peer in enumerate(c.ranking, 1):
+            mark = "  <- this model" if peer is r else ""
+            lines.append(f"  {i}. {_who(peer)}: {peer['value']}{mark}")
+        if len(c.ranking) == 1:
+            lines.append("  no other row was measured under this protocol")
+        for peer, why in c.excluded:
+            lines.append(f"  not compared with {_who(peer)} = {peer['value']}: {'; '.join(why)}")
+        lines.append("")
+    lines += [f"not computed: {u}" for u in unavailable]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def compare_file(
+    metrics_json: str | Path,
+    board: list[Row],
+    prepared_root: str | Path,
+    profile: str,
+    model: str | None = None,
+) -> tuple[list[Comparison], list[str]]:
+    """Compare one metrics JSON (``evaluate`` or ``score`` output) against the board.
+
+    Returns:
+        The comparisons and ``variant: reason`` for each metric that was not computed.
+
+    """
+    path = Path(metrics_json)
+    record = load_metrics_record(path)
+    if model:
+        record["model"] = model
+    ms = measurements([(path, record)])
+    rows = measured_rows(ms, prepared_root, profile, source=str(path))
+    missing = [f"{m.variant.key}: {'; '.join(m.unavailable)}" for m in ms if m.mean is None]
+    return compare(rows, board), missing
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"column {name!r}: expected text or a number, got {type(value).__name__}")
+    return repr(value) if isinstance(value, float) else str(value).strip()
+
+
+def _check_number(row: Row, name: str, required: bool, integer: bool = False) -> None:
+    text = row[name]
+    if not text:
+        if required:
+            raise ValueError(f"column {name!r} is empty")
+        return
+    try:
+        number = int(text) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"column {name!r}: {text!r} is not {kind}") from None
+    if not math.isfinite(number) or (integer and number <= 0):
+        raise ValueError(f"column {name!r}: {text!r} is out of range")
+
+
+def validate_row(raw: dict[str, Any]) -> Row:
+    """Check one row's schema and types and return it with every column as text.
+
+    Raises:
+        ValueError: Naming the first problem found.
+
+    """
+    if not isinstance(raw, dict):
+        raise ValueError(f"a row must be a mapping of column -> value, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown column(s) {unknown}; columns are {list(COLUMNS)}")
+    row = {c: _cell(c, raw.get(c)) for c in COLUMNS}
+    for name in REQUIRED:
+        if not row[name]:
+            raise ValueError(f"required column {name!r} is missing or empty")
+    if row["kind"] not in KINDS:
+        raise ValueError(f"kind {row['kind']!r}: must be one of {list(KINDS)}")
+    if row["dataset"] not in DATASET_LABELS.values():
+        raise ValueError(f"dataset {row['dataset']!r}: one of {list(DATASET_LABELS.values())}")
+    if row["metric"] not in TABLE1_METRICS:
+        raise ValueError(f"metric {row['metric']!r}: one of {list(TABLE1_METRICS)}")
+    _check_number(row, "value", required=True)
+    _check_number(row, "std", required=False)
+    for name in ("year", "T"):
+        _check_number(row, name, required=False, integer=True)
+    if row["num_samples"] != "all":
+        _check_number(row, "num_samples", required=False, integer=True)
+    for seed in filter(None, row["seeds"].split(",")):
+        if not seed.strip().isdigit():
+            raise ValueError(f"column 'seeds': {row['seeds']!r} is not comma-separated integers")
+    return row
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read rows to add from ``.json`` (an object or a list of them) or ``.csv`` (header)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"row file not found: {path}")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err}") from err
+        rows = data if isinstance(data, list) else [data]
+    elif path.suffix.lower() == ".csv":
+        with open(path, newline="") as handle:
+            rows = [dict(r) for r in csv.DictReader(handle)]
+        if any(None in r for r in rows):
+            raise ValueError(f"{path}: a line has more cells than the header")
+    else:
+        raise ValueError(f"{path}: expected a .json or .csv file")
+    if not rows:
+        raise ValueError(f"{path} holds no row")
+    return rows
+
+
+def add_rows(leaderboard: str | Path, rows_file: str | Path) -> list[Row]:
+    """Validate rows and append them to the leaderboard atomically, or change nothing.
+
+    Args:
+        leaderboard: The leaderboard CSV (created with its header if missing).
+        rows_file: ``.json`` or ``.csv`` rows.
+
+    Returns:
+        The rows appended.
+
+    Raises:
+        ValueError: On a malformed row, a header mismatch or a duplicate (file unchanged).
+
+    """
+    path = Path(leaderboard)
+    new = [validate_row(r) for r in read_rows(rows_file)]
+    if path.is_file():
+        text = path.read_text()
+        with open(path, newline="") as handle:
+            header = next(csv.reader(handle), [])
+        if tuple(header) != COLUMNS:
+            raise ValueError(f"{path} header differs from the leaderboard columns {list(COLUMNS)}")
+        existing = read_csv(path)
+    else:
+        text, existing = to_csv_text([]), []
+    seen = {tuple(r.get(c, "") for c in IDENTITY) for r in existing}
+    for row in new:
+        ident = tuple(row[c] for c in IDENTITY)
+        if ident in seen:
+            raise ValueError(
+                f"duplicate row: {row['model']} {row['dataset']} {row['metric']} "
+                f"({row['kind']}, protocol {row['protocol']}) is already in {path}"
+            )
+        seen.add(ident)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    write_atomic(path, text + to_csv_text(new, header=False))
+    return new

@@ -1,0 +1,227 @@
+"""Table 1 of the paper with our numbers beside it: ``results/tables/table1.{csv,md,tex}``.
+
+One row per dataset x model x Table 1 column. Each row holds our paper-protocol
+variant (``recon_mse``, ``is_paper``, ``fid_paper``, ``afd_paper``) next to the paper's
+quoted value and their difference, and our other variant of the same quantity (``is``,
+``fid``, ``afd_own``) in a separate, labelled column with no difference: it is a
+different protocol. Unavailable metrics carry their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.leaderboard import quoted_rows
+from pipelines.measured import (
+    DATASET_LABELS,
+    LOWER_IS_BETTER,
+    PAPER_PROTOCOL,
+    TABLE1_METRICS,
+    TABLE1_MODELS,
+    VARIANTS,
+    Measurement,
+    data_info,
+    paper_variant,
+)
+
+CSV_COLUMNS = (
+    "profile",
+    "dataset",
+    "model",
+    "metric",
+    "better",
+    "ours_variant",
+    "ours",
+    "ours_std",
+    "ours_seeds",
+    "ours_num_samples",
+    "ours_unavailable",
+    "paper_quoted",
+    "paper_num_samples",
+    "paper_source",
+    "difference",
+    "other_variant",
+    "other_protocol",
+    "other",
+    "other_std",
+    "other_num_samples",
+    "other_unavailable",
+    "data",
+)
+
+
+@dataclass
+class Table1Row:
+    """One cell group of the table: a dataset x model x Table 1 column.
+
+    Attributes:
+        dataset: Our dataset name.
+        model: Our model name.
+        metric: Table 1 column (``recon_mse``, ``IS``, ``FID``, ``FAD``).
+        ours: Our paper-protocol measurement (None: no metrics file had it).
+        other: Our other-protocol measurement of the same quantity, if any.
+        paper: The quoted Table 1 row (None: the model is not in Table 1).
+        data: What data our numbers come from.
+
+    """
+
+    dataset: str
+    model: str
+    metric: str
+    ours: Measurement | None
+    other: Measurement | None
+    paper: dict[str, str] | None
+    data: str
+
+    @property
+    def difference(self) -> float | None:
+        """Ours minus the paper's, for this same-protocol pair (None if either is missing)."""
+        if self.ours is None or self.ours.mean is None or self.paper is None:
+            return None
+        return self.ours.mean - float(self.paper["value"])
+
+
+def training_description(params: dict[str, Any], dataset: str, models: Iterable[str]) -> str:
+    """Describe the training runs of a dataset from params.yaml (limits and epochs)."""
+    from pipelines.params import train_config
+
+    parts: dict[str, list[str]] = {}
+    for model in models:
+        try:
+            c = train_config(params, model, dataset)
+        except (ValueError, TypeError, KeyError) as err:
+            parts.setdefault(f"unknown ({err})", []).append(model)
+            continue
+        limit = "all" if c.train_limit is None else f"first {c.train_limit}"
+        steps = "" if c.max_steps is None else f", at most {c.max_steps} steps"
+        text = f"{limit} training images, {c.epochs} epochs{steps}, batch {c.batch_size}"
+        parts.setdefault(text, []).append(model)
+    if len(parts) == 1:
+        return f"training (params.yaml): {next(iter(parts))}"
+    return "training (params.yaml): " + "; ".join(f"{', '.join(m)}: {t}" for t, m in parts.items())
+
+
+def _ordered(wanted: Iterable[str], found: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*wanted, *sorted(found)]))
+
+
+def table1_rows(
+    ms: list[Measurement],
+    quoted: str | Path,
+    prepared_root: str | Path,
+    datasets: Iterable[str] = (),
+    models: Iterable[str] = (),
+    params: dict[str, Any] | None = None,
+) -> list[Table1Row]:
+    """Assemble the table from our measurements and the quoted Table 1.
+
+    Args:
+        ms: Our measurements.
+        quoted: The quoted results CSV (the only source of the paper's numbers).
+        prepared_root: Prepared data (names the data our numbers come from).
+        datasets: Datasets to list first, in order (params ``pipeline.datasets``).
+        models: Models to list first, in order (params ``pipeline.models``).
+        params: Parsed params.yaml, to name the training settings (None: not named).
+
+    Returns:
+        Rows in dataset, model, metric order.
+
+    """
+    paper = {
+        (r["model"], r["dataset"], r["metric"]): r
+        for r in quoted_rows(quoted)
+        if r["protocol"] == PAPER_PROTOCOL and r["model"] in TABLE1_MODELS.values()
+    }
+    by_key = {(m.dataset, m.model, m.variant.key): m for m in ms}
+    rows = []
+    for ds in _ordered(datasets, {m.dataset for m in ms}):
+        ds_models = _ordered(models, {m.model for m in ms if m.dataset == ds})
+        info = data_info(prepared_root, ds).description
+        if params is not None:
+            info += "; " + training_description(params, ds, ds_models)
+        for model in ds_models:
+            for metric in TABLE1_METRICS:
+                pv = paper_variant(metric)
+                others = [v for v in VARIANTS if v.metric == metric and v is not pv]
+                found = (by_key.get((ds, model, v.key)) for v in others)
+                other = next((m for m in found if m is not None), None)
+                quoted_row = paper.get((TABLE1_MODELS.get(model, ""), DATASET_LABELS[ds], metric))
+                ours = by_key.get((ds, model, pv.key))
+                rows.append(Table1Row(ds, model, metric, ours, other, quoted_row, info))
+    return rows
+
+
+def _reason(m: Measurement | None, fallback: str) -> str:
+    if m is None:
+        return fallback
+    return "; ".join(m.unavailable) if m.mean is None else ""
+
+
+def csv_records(rows: list[Table1Row], profile: str) -> list[dict[str, str]]:
+    """Flatten rows to the CSV's columns (numbers at full precision)."""
+    out = []
+    missing = "no metrics file holds this metric (run `dvc repro`)"
+    for r in rows:
+        pv = paper_variant(r.metric)
+        o = r.other
+        out.append(
+            {
+                "profile": profile,
+                "dataset": DATASET_LABELS[r.dataset],
+                "model": r.model,
+                "metric": r.metric,
+                "better": "lower" if LOWER_IS_BETTER[r.metric] else "higher",
+                "ours_variant": pv.key,
+                "ours": "" if r.ours is None or r.ours.mean is None else repr(r.ours.mean),
+                "ours_std": "" if r.ours is None or r.ours.std is None else repr(r.ours.std),
+                "ours_seeds": "" if r.ours is None else ",".join(map(str, r.ours.seeds)),
+                "ours_num_samples": "" if r.ours is None else r.ours.num_samples(),
+                "ours_unavailable": _reason(r.ours, missing),
+                "paper_quoted": r.paper["value"] if r.paper else "",
+                "paper_num_samples": pv.paper_count if r.paper else "",
+                "paper_source": r.paper["source"] if r.paper else "not in the paper's Table 1",
+                "difference": "" if r.difference is None else repr(r.difference),
+                "other_variant": o.variant.key if o else "",
+                "other_protocol": o.variant.protocol if o else "",
+                "other": "" if o is None or o.mean is None else repr(o.mean),
+                "other_std": "" if o is None or o.std is None else repr(o.std),
+                "other_num_samples": o.num_samples() if o else "",
+                "other_unavailable": _reason(o, ""),
+                "data": r.data,
+            }
+        )
+    return out
+
+
+def profile_note(profile: str) -> str:
+    """The note every table carries about the profile it was made under."""
+    if profile == "paper":
+        return (
+            f"Profile `{profile}`: the paper's training settings. Values compare with the paper's "
+            "only where the protocol and sample counts match (see each row)."
+        )
+    return (
+        f"Profile `{profile}`: these numbers come from short CPU runs on data subsets with "
+        "small sample counts. They show that the pipeline works and how the models compare "
+        "early in training; they are NOT comparable in value with the paper's numbers."
+    )
+
+
+def legend() -> list[str]:
+    """Lines explaining the columns (shared by the md and tex writers)."""
+    return [
+        "Paper values are quoted from quoted/published-results.csv (paper's Table 1, "
+        "kamata1729/FullySpikingVAE imgs/results.png); every other number is measured here.",
+        "'ours, paper protocol' uses the reference's metric code (MSE in [-1, 1]; IS on "
+        "un-normalised [0, 255] inputs; clean-fid FID against the authors' statistics; "
+        "autoencoder FD with the authors' autoencoders). 'ours - paper' is given only for "
+        "these same-protocol pairs.",
+        "'ours, other protocol' names its variant (standard IS; pytorch-fid FID against our "
+        "reference statistics; autoencoder FD with our own autoencoder): not comparable with "
+        "the paper's column.",
+        "Sample counts: ours (n) vs the paper protocol's; a smaller n biases FID and the "
+        "autoencoder FD upward. Several seeds: mean ± sample std.",
+    ]
