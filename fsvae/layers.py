@@ -56,6 +56,40 @@ class TdBatchNorm(nn.BatchNorm2d):
             self.eps,
         )
 
+    def forward_repeated(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        """Normalise one step of a sequence that repeats ``x`` at every one of ``steps``.
+
+        The batch mean and biased variance of a T-fold repeat equal those of ``x``, so
+        normalising ``x`` once gives exactly the repeated sequence's output. Only the
+        running variance differs: it receives the unbiased estimate with the repeated
+        count ``n = T*N*H*W``, i.e. ``var * n / (n - 1)``, which is applied here (not
+        ``F.batch_norm``'s ``N*H*W``), so running statistics match the plain path.
+
+        Args:
+            x: Folded single step, ``(N, C)`` or ``(N, C, H, W)``.
+            steps: Number of time steps T the input is repeated over.
+
+        Returns:
+            The normalised step, same shape as ``x``.
+
+        """
+        self._check_input_dim(x)
+        if not self.training:
+            return self(x)
+        out = F.batch_norm(x, None, None, self.weight * self.scale, self.bias, True, 0.0, self.eps)
+        self.num_batches_tracked.add_(1)
+        if self.running_mean is not None and self.running_var is not None:
+            momentum = self.momentum
+            if momentum is None:  # cumulative moving average, as nn.BatchNorm2d
+                momentum = 1.0 / float(self.num_batches_tracked)
+            with torch.no_grad():
+                dims = [d for d in range(x.dim()) if d != 1]
+                var, mean = torch.var_mean(x, dim=dims, correction=0)
+                n = x.numel() // x.shape[1] * steps
+                self.running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+                self.running_var.mul_(1 - momentum).add_(var, alpha=momentum * n / max(n - 1, 1))
+        return out
+
     def stream(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:
         """Normalise the next chunk of a sequence that is fed step by step.
 
@@ -184,6 +218,27 @@ class SpikingBlock(nn.Module):
         y = y.unflatten(0, (steps, -1))
         return self.lif(y) if self.lif is not None else y
 
+    def forward_repeated(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        """Process an input that is the same at every step (direct encoding).
+
+        Equals ``forward(x.expand(steps, ...))`` but runs the synaptic op and tdBN once
+        instead of T times (a conv of a repeated input is the repeat of the conv); only
+        the neuron sees T steps, reading the single step T times.
+
+        Args:
+            x: ``(N, ...)`` input, repeated over ``steps`` time steps.
+            steps: Number of time steps T.
+
+        Returns:
+            ``(T, N, ...)`` spikes (or currents if not spiking).
+
+        """
+        y = self.op(self._fold(x.unsqueeze(0)))
+        if self.bn is not None:
+            y = self.bn.forward_repeated(y, steps)
+        y = y.unsqueeze(0).expand(steps, *y.shape)
+        return self.lif(y) if self.lif is not None else y
+
     def stream(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:
         """Process the next chunk of a sequence, continuing from ``state``.
 
@@ -215,12 +270,65 @@ class MembraneOutput(nn.Module):
         super().__init__()
         self.decay = float(decay)
 
+    def coefficients(self, steps: int, like: torch.Tensor) -> torch.Tensor:
+        """Return ``decay^(T-1), ..., decay, 1`` with ``like``'s dtype and device."""
+        exponents = torch.arange(steps - 1, -1, -1, device=like.device, dtype=like.dtype)
+        return torch.pow(
+            torch.as_tensor(self.decay, dtype=like.dtype, device=like.device), exponents
+        )
+
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Integrate a ``(T, N, ...)`` sequence into ``(N, ...)``."""
-        steps = y.shape[0]
-        exponents = torch.arange(steps - 1, -1, -1, device=y.device, dtype=y.dtype)
-        coef = torch.pow(torch.as_tensor(self.decay, dtype=y.dtype, device=y.device), exponents)
-        return torch.tensordot(coef, y, dims=([0], [0]))
+        return torch.tensordot(self.coefficients(y.shape[0], y), y, dims=([0], [0]))
+
+    def through(self, block: SpikingBlock, x: torch.Tensor) -> torch.Tensor:
+        """Integrate ``block(x)`` for a block that is linear (no tdBN, no neuron).
+
+        ``sum_t c_t (W * x_t + b) = W * (sum_t c_t x_t) + b * sum_t c_t``: integrating
+        first runs the synaptic op once on ``(N, ...)`` instead of on ``(T*N, ...)``.
+        Equal to ``forward(block(x))`` up to float rounding.
+
+        Args:
+            block: A non-spiking block without tdBN (the reference's last convT).
+            x: ``(T, N, ...)`` block input.
+
+        Returns:
+            ``(N, ...)`` output membrane potential.
+
+        """
+        if block.bn is not None or block.lif is not None:
+            raise ValueError("only a linear block (no tdBN, no neuron) commutes with the sum")
+        coef = self.coefficients(x.shape[0], x)
+        y = block.op(block._fold(weighted_time_sum(coef, x).unsqueeze(0)))
+        bias = getattr(block.op, "bias", None)
+        if bias is None:
+            return y
+        shape = [1] * y.dim()
+        shape[1] = -1
+        return y + (coef.sum() - 1) * bias.view(shape)
+
+
+def weighted_time_sum(coef: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``sum_t coef[t] * x[t]`` as one matrix-vector product over memory order.
+
+    ``tensordot`` would first copy a channels-last ``x`` into logical order; permuting
+    the non-time axes into memory order makes the flattening a view instead.
+
+    Args:
+        coef: ``(T,)`` weights.
+        x: ``(T, N, ...)`` sequence (any dense layout).
+
+    Returns:
+        ``(N, ...)`` weighted sum, in ``x[0]``'s layout.
+
+    """
+    order = sorted(range(1, x.dim()), key=lambda d: -x.stride(d))
+    xp = x.permute(0, *order)
+    if not xp.is_contiguous():
+        xp = xp.contiguous()
+    out = (coef @ xp.reshape(x.shape[0], -1)).view(xp.shape[1:])
+    inverse = sorted(range(len(order)), key=lambda i: order[i])
+    return out.permute(inverse)
 
 
 def psp(x: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:

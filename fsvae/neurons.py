@@ -95,6 +95,20 @@ def _time_major(x: torch.Tensor) -> torch.Tensor:
     return x.as_strided((steps, numel), (numel, 1), x.storage_offset())
 
 
+def _empty_time_major(x: torch.Tensor) -> torch.Tensor:
+    """Uninitialised ``(T, ...)`` tensor, time outermost, each step laid out like ``x[0]``.
+
+    Used for inputs repeated over time (stride 0 on the time axis), whose per-step
+    layout (e.g. channels-last) should carry through without a copy of the input.
+    """
+    step = x[0]
+    if not _dense_time_major(step.unsqueeze(0)):
+        step = step.contiguous()
+    return torch.empty_strided(
+        x.shape, (step.numel(), *step.stride()), dtype=x.dtype, device=x.device
+    )
+
+
 def _chunks(numel: int) -> list[slice]:
     return [slice(s, min(s + _CHUNK, numel)) for s in range(0, numel, _CHUNK)]
 
@@ -111,21 +125,29 @@ class _FusedLIF(torch.autograd.Function):
         half_width: float,
         center: float,
     ) -> torch.Tensor:
-        if not _dense_time_major(current):
-            current = current.contiguous()
-        mem_full = torch.empty_like(current)
-        spk_full = torch.empty_like(current)
-        cur, mem, spk = _time_major(current), _time_major(mem_full), _time_major(spk_full)
+        # A current repeated over time (the first layer's, under direct encoding) is
+        # read from its single step instead of being materialised T times.
+        repeated = current.shape[0] > 1 and current.stride(0) == 0
+        if repeated:
+            mem_full = _empty_time_major(current)
+            cur = _time_major(current[:1])
+        else:
+            if not _dense_time_major(current):
+                current = current.contiguous()
+            mem_full = torch.empty_like(current)
+            cur = _time_major(current)
+        spk_full = torch.empty_like(mem_full)
+        mem, spk = _time_major(mem_full), _time_major(spk_full)
         keep_buf = cur.new_empty(min(cur.shape[1], _CHUNK))
         for sl in _chunks(cur.shape[1]):
             keep = keep_buf[: sl.stop - sl.start]
-            for t in range(cur.shape[0]):
-                u_t = mem[t, sl]
+            for t in range(mem.shape[0]):
+                u_t, i_t = mem[t, sl], cur[0 if repeated else t, sl]
                 if t == 0:
-                    u_t.copy_(cur[t, sl])
+                    u_t.copy_(i_t)
                 else:
                     # Hard reset: the previous potential survives only where it did not fire.
-                    torch.addcmul(cur[t, sl], mem[t - 1, sl], keep, value=decay, out=u_t)
+                    torch.addcmul(i_t, mem[t - 1, sl], keep, value=decay, out=u_t)
                 torch.le(u_t, threshold, out=keep)
                 torch.gt(u_t, threshold, out=spk[t, sl])
         ctx.save_for_backward(mem_full)
