@@ -19,8 +19,9 @@ from torch import nn
 from fsvae.config import LARGE_HIDDEN_DIMS, FSVAEConfig
 from fsvae.contract import GenerativeModel, ModelConfig
 from fsvae.latent import LatentNet, draw_indices, prior_input, sample_posterior, sample_prior
-from fsvae.layers import MembraneOutput, NeuronParams, SpikingBlock
+from fsvae.layers import NeuronParams, SpikingBlock
 from fsvae.losses import kld_loss, mmd_loss
+from fsvae.readout import MembraneOutput
 from fsvae.stats import SpikeRecorder
 
 

@@ -5,9 +5,10 @@ import copy
 import pytest
 import torch
 
-from fsvae.layers import MembraneOutput, TdBatchNorm, weighted_time_sum
+from fsvae.layers import TdBatchNorm
 from fsvae.model import FSVAE
 from fsvae.neurons import LIF
+from fsvae.readout import MembraneOutput, weighted_time_sum
 from fsvae.runtime import tune_allocator
 from tests.fsvae.test_model import lively
 
