@@ -256,6 +256,11 @@ class LIF(snntorch.SpikingNeuron):
             Spikes in {0, 1}, same shape as ``current``.
 
         """
+        if current.dtype in (torch.float16, torch.bfloat16):
+            # Under autocast the synaptic op runs in half precision, but the membrane
+            # potential and the threshold test stay in float32: rounding u near the
+            # threshold would flip spikes.
+            current = current.float()
         if state is None:
             if torch.is_grad_enabled() and current.requires_grad:
                 return _FusedLIF.apply(

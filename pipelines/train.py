@@ -5,6 +5,11 @@ A run lives in one folder: ``last.pt`` (full state, rewritten each epoch and eve
 ``test_log.csv`` (DVC plots). Running again with the same config resumes from
 ``last.pt``, reproducing the uninterrupted run exactly on the CPU: the data order of
 each epoch is derived from (seed, epoch), and every RNG state is in the checkpoint.
+
+Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped in DistributedDataParallel:
+``batch_size`` stays the global batch, each rank takes every ``world``-th image of it,
+only rank 0 writes checkpoints and logs, and every rank's RNG state is saved, so resume
+stays exact. Options ``amp`` (bf16 autocast) and ``compile`` are off by default.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fsvae.contract import GenerativeModel
+from fsvae.runtime import DistContext, tune_allocator
 from pipelines.checkpoint import (
     FORMAT_VERSION,
     load_checkpoint,
@@ -104,6 +112,18 @@ def test_loss(
     return {key: value / count for key, value in sums.items()}
 
 
+class _LossModule(nn.Module):
+    """``model.loss`` as a forward pass, so DDP and torch.compile see the training step."""
+
+    def __init__(self, model: GenerativeModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return the model's loss terms for a batch."""
+        return self.model.loss(x)
+
+
 class Trainer:
     """Train one model on one dataset.
 
@@ -129,7 +149,12 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.progress = progress
         self.on_step = on_step
+        if config.tune_allocator:
+            tune_allocator()
         self.device = config.resolved_device()
+        self.dist = DistContext.from_env(self.device)
+        if self.dist.world > 1 and self.device == "cuda":
+            self.device = f"cuda:{self.dist.local_rank}"
         train_images = load_split(prepared_root, config.dataset, "train")[: config.train_limit]
         test_images = load_split(prepared_root, config.dataset, "test")[: config.test_limit]
         self.train_set = ImageArrayDataset(train_images, hflip=uses_hflip(config.dataset))
@@ -137,6 +162,15 @@ class Trainer:
         seed_everything(config.seed)
         self.model = build_model(config.model, config.dataset, **config.model_options)
         self.model.to(self.device)
+        if self.dist.rank:
+            # Same initial weights on every rank, different random draws afterwards.
+            seed_everything(config.seed + 1_000_003 * self.dist.rank)
+        self.step_module: nn.Module = _LossModule(self.model)
+        if self.dist.world > 1:
+            ids = [self.device] if self.device.startswith("cuda") else None
+            self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
+        if config.compile:
+            self.step_module = torch.compile(self.step_module)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
             lr=config.lr,
@@ -165,14 +199,18 @@ class Trainer:
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer.state_dict(),
             "rng": rng_states(),
+            "rng_ranks": self.dist.all_gather(rng_states()) if self.dist.world > 1 else None,
             "versions": package_versions(),
             **{k: v for k, v in vars(self.state).items()},
         }
 
     def _save(self, path: Path) -> None:
-        save_atomic(self._checkpoint(), path)
-        _write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
-        _write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
+        ckpt = self._checkpoint()  # a collective under DDP: every rank gathers RNG states
+        if self.dist.is_main:
+            save_atomic(ckpt, path)
+            _write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
+            _write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
+        self.dist.barrier()
 
     def resume(self, if_config_changed: str = "error") -> bool:
         """Load ``last.pt`` if the run folder has one.
@@ -190,10 +228,15 @@ class Trainer:
         if not self.last_path.exists():
             return False
         ckpt = load_checkpoint(self.last_path, map_location=self.device)
-        if ckpt["train_config"] != self.config.to_dict():
+        # Options added later (absent from older checkpoints) count as their defaults.
+        saved = {**TrainConfig(model=self.config.model).to_dict(), **ckpt["train_config"]}
+        if saved != self.config.to_dict():
             if if_config_changed == "restart":
+                self.dist.barrier()  # every rank has read the old checkpoint
                 for name in ("last.pt", "best.pt", "train_log.csv", "test_log.csv"):
-                    (self.run_dir / name).unlink(missing_ok=True)
+                    if self.dist.is_main:
+                        (self.run_dir / name).unlink(missing_ok=True)
+                self.dist.barrier()
                 return False
             raise ValueError(
                 f"{self.run_dir} holds a run with different settings; pass --restart to "
@@ -201,7 +244,10 @@ class Trainer:
             )
         self.model.load_state_dict(ckpt["model_state"])
         self.optimizer.load_state_dict(ckpt["optimizer_state"])
-        restore_rng_states(ckpt["rng"])
+        per_rank = ckpt.get("rng_ranks") or [ckpt["rng"]]
+        restore_rng_states(
+            per_rank[self.dist.rank] if self.dist.rank < len(per_rank) else ckpt["rng"]
+        )
         self.state = RunState(**{k: ckpt[k] for k in vars(RunState()) if k in ckpt})
         return True
 
@@ -210,7 +256,10 @@ class Trainer:
 
     def _end_of_period(self) -> None:
         """Measure the test loss, log it, and checkpoint (best too if it improved)."""
-        terms = test_loss(self.model, self.test_set, self.config, self.device)
+        terms = None
+        if self.dist.is_main:
+            terms = test_loss(self.model, self.test_set, self.config, self.device)
+        terms = self.dist.broadcast(terms)
         row = {"epoch": self.state.epoch, "step": self.state.step, **terms}
         assert self.state.test_log is not None
         self.state.test_log.append(row)
@@ -238,6 +287,10 @@ class Trainer:
         model.begin_epoch(state.epoch, cfg.epochs, batches_per_epoch)
         model.train()
         batches = epoch_batches(len(self.train_set), cfg.batch_size, cfg.seed, state.epoch)
+        if self.dist.world > 1:
+            # Shard each global batch by rank; a last batch too small to split is dropped.
+            world, rank = self.dist.world, self.dist.rank
+            batches = [b[rank::world] for b in batches if len(b) >= world]
         # A DataLoader draws a worker base seed when iterated; a generator of its own keeps
         # that draw off the global RNG, so a resumed epoch sees the same random stream.
         loader = DataLoader(
@@ -255,15 +308,18 @@ class Trainer:
             dynamic_ncols=True,
         )
         window_loss, window_images, window_start = 0.0, 0, time.perf_counter()
+        device_type = torch.device(self.device).type
         for x in bar:
-            terms = model.loss(x.to(self.device))
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.amp):
+                terms = self.step_module(x.to(self.device))
             self.optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             self.optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            window_loss += float(terms["loss"].detach()) * len(x)
-            window_images += len(x)
+            loss_sum, count = self.dist.sum([float(terms["loss"].detach()) * len(x), len(x)])
+            window_loss += loss_sum
+            window_images += int(count)
             if state.step % LOG_EVERY_STEPS == 0 or state.batch_in_epoch == len(batches):
                 rate = window_images / (time.perf_counter() - window_start)
                 mean_loss = window_loss / window_images
