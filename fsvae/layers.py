@@ -118,8 +118,8 @@ class TdBatchNorm(nn.BatchNorm2d):
         var = (state.bn_sumsq / state.bn_count - mean * mean).clamp_min(0)
         return F.batch_norm(
             x,
-            mean.to(x.dtype),
-            var.to(x.dtype),
+            mean.to(self.weight.dtype),
+            var.to(self.weight.dtype),
             self.weight * self.scale,
             self.bias,
             False,

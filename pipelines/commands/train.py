@@ -6,6 +6,10 @@ override them. Example, a 20-step smoke run::
     fsvae-bench prepare --dataset mnist
     fsvae-bench train --model fsvae --dataset mnist --max-steps 20 --set n_steps=4
 
+Several GPUs (one process each; rank 0 writes RUN_DIR)::
+
+    torchrun --nproc_per_node 4 -m pipelines.cli train --model fsvae --dataset celeba
+
 Outputs in RUN_DIR (default runs/<dataset>/<model>): last.pt (full state, resumable),
 best.pt (lowest test loss), train_log.csv and test_log.csv.
 """
@@ -42,6 +46,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument("--device", help="auto, cpu or cuda")
     parser.add_argument(
+        "--amp", action="store_true", default=None, help="bf16 autocast (mixed precision)"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the training step"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -71,13 +81,20 @@ def run(args: argparse.Namespace) -> int:
         test_limit=args.test_limit,
         seed=args.seed,
         device=args.device,
+        amp=args.amp,
+        compile=args.compile,
         model_options=options,
     )
     prepared = args.prepared or params.get("data", {}).get("prepared", "prepared")
     run_dir = Path(args.run_dir or Path("runs") / args.dataset / args.model.replace(":", "."))
     trainer = Trainer(config, prepared, run_dir, progress=not args.no_progress)
     resumed = trainer.resume("restart" if args.restart else "error")
-    state = trainer.fit()
+    try:
+        state = trainer.fit()
+    finally:
+        trainer.dist.shutdown()
+    if not trainer.dist.is_main:
+        return 0
     summary = {
         "run_dir": str(run_dir),
         "resumed": resumed,
