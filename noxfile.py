@@ -77,6 +77,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the throughput benchmarks (prints ratios measured in the same run)."""
+    """Benchmark FSVAE and the ANN VAE (JSON in benchmarks/results), then render the README.
+
+    Extra arguments go to benchmarks/bench_models.py, e.g. ``nox -s bench -- --device cuda``.
+    """
     _install(session)
-    session.run("python", "benchmarks/bench_models.py", *session.posargs)
+    out = (
+        "benchmarks/results/cuda.json"
+        if "cuda" in session.posargs
+        else "benchmarks/results/cpu.json"
+    )
+    session.run("python", "benchmarks/bench_models.py", "--out", out, *session.posargs)
+    session.run("python", "benchmarks/render_readme.py", out, "README.md")

@@ -8,8 +8,9 @@ Usage::
 
 Every (model, dataset, phase) runs in a fresh subprocess, so its peak memory is its own:
 on the CPU the growth of peak resident memory (``ru_maxrss``) over the process after
-building the model, on CUDA ``torch.cuda.max_memory_allocated``. Phases: ``train``
-(forward, backward, AdamW step), ``reconstruct`` and ``sample`` (eval, no_grad).
+building the model (the step's whole working set), on CUDA
+``torch.cuda.max_memory_allocated``. Phases: ``train`` (forward, backward, AdamW step),
+``reconstruct`` and ``sample`` (eval, no_grad).
 Throughput is the median of ``--iters`` timed steps after one warm-up. FLOPs are counted
 once per phase with ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
 matrix products, forward and backward; elementwise work such as the LIF loop is not
@@ -96,6 +97,7 @@ def _measure(job: dict, queue: mp.Queue) -> None:
                 else:
                     model.sample(batch, gen)
 
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imports + model
     counter = FlopCounterMode(display=False)
     with counter:
         step()  # also the warm-up (oneDNN primitives, allocator, compilation)
@@ -103,7 +105,6 @@ def _measure(job: dict, queue: mp.Queue) -> None:
     _sync(device)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for _ in range(job["iters"]):
         _sync(device)
@@ -189,7 +190,7 @@ def main() -> None:
         "settings": {**common, "batch": ns.batch, "memory_batch": ns.memory_batch},
         "matmul_gflops": matmul,
         "flops_counted_with": "torch.utils.flop_counter.FlopCounterMode (conv + matmul only)",
-        "memory": "peak RSS growth (ru_maxrss)"
+        "memory": "peak RSS (ru_maxrss) over the RSS after building the model"
         if ns.device == "cpu"
         else "torch.cuda.max_memory_allocated",
         "results": rows,
