@@ -131,3 +131,16 @@ def load_model(
     model.to(map_location).eval()
     heavy = {"model_state", "optimizer_state", "rng"}
     return model, {k: v for k, v in ckpt.items() if k not in heavy}
+
+
+def model_label(meta: dict[str, Any]) -> str:
+    """The name a checkpoint's model is reported under (its params.yaml name).
+
+    Args:
+        meta: Checkpoint metadata from :func:`load_model`.
+
+    Returns:
+        ``model_label`` when the run recorded one, else the model's import name.
+
+    """
+    return str(meta.get("model_label") or meta["model_name"])

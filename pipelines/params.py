@@ -101,5 +101,6 @@ def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: 
         values["seed"] = params["seed"]
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["model"], values["dataset"] = model_class_path(params, model), dataset
+    values["label"] = model
     values.setdefault("model_options", model_options(params, model, dataset))
     return TrainConfig.from_dict(values)

@@ -193,6 +193,7 @@ class Trainer:
         return {
             "format": FORMAT_VERSION,
             "model_name": self.config.model,
+            "model_label": self.config.label or self.config.model,
             "dataset": self.config.dataset,
             "config": self.model.config.to_dict(),
             "train_config": self.config.to_dict(),

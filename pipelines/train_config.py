@@ -13,6 +13,8 @@ class TrainConfig:
 
     Attributes:
         model: Registered model name or ``package.module:Class``.
+        label: The model's name in params.yaml and in every result (None: ``model``);
+            a user model registered as ``models.tiny_vae.class`` is reported as ``tiny_vae``.
         dataset: Dataset name.
         model_options: Model config overrides (e.g. ``{"n_steps": 4}``).
         epochs: Number of epochs (reference: 150).
@@ -36,6 +38,7 @@ class TrainConfig:
     """
 
     model: str = "fsvae"
+    label: str | None = None
     dataset: str = "mnist"
     model_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     epochs: int = 150

@@ -82,10 +82,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and write the JSON."""
-    from pipelines.checkpoint import load_checkpoint
+    from pipelines.checkpoint import load_checkpoint, model_label
 
     meta = load_checkpoint(args.checkpoint)
-    dataset, model = meta["dataset"], str(meta["model_name"]).replace(":", ".")
+    dataset, model = meta["dataset"], model_label(meta).replace(":", ".")
     if args.dataset and args.dataset != dataset:
         raise ValueError(f"{args.checkpoint} was trained on {dataset}, not {args.dataset}")
     del meta

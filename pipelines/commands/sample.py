@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipelines.checkpoint import load_model
+from pipelines.checkpoint import load_model, model_label
 from pipelines.data import ImageArrayDataset, load_split
 from pipelines.sampling import (
     generate,
@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate and save."""
     model, meta = load_model(args.checkpoint, map_location=args.device)
-    stem = args.name or f"{meta['dataset']}_{meta['model_name'].replace(':', '.')}"
+    stem = args.name or f"{meta['dataset']}_{model_label(meta).replace(':', '.')}"
     out_dir = Path(args.out_dir)
     samples = generate(model, args.num_samples, args.seed, progress=not args.no_progress)
     save_npz_atomic(

@@ -248,7 +248,8 @@ def evaluate_checkpoint(
         metrics.update(run_sample_metrics(samples, dataset, prepared_root, s))
     record = {
         "checkpoint": str(checkpoint_path),
-        "model": meta.get("model_name"),
+        "model": meta.get("model_label") or meta.get("model_name"),
+        "model_class": meta.get("model_name"),
         "dataset": dataset,
         "epoch": meta.get("epoch"),
         "step": meta.get("step"),

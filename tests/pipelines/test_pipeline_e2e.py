@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -118,14 +119,16 @@ def test_full_pipeline_writes_metrics_tables_and_grids(project):
     for dataset in params["pipeline"]["datasets"]:
         for model in params["pipeline"]["models"]:
             path = root / "results" / "metrics" / f"{dataset}_{model}.json"
-            metrics = json.loads(path.read_text())
+            metrics = json.loads(path.read_text())["metrics"]
             assert isinstance(metrics["recon_mse"], float)
             assert isinstance(metrics["fid"], float), metrics.get("fid_unavailable")
             assert isinstance(metrics["afd_own"], float)
             assert metrics["is"] is None and metrics["is_unavailable"]
             assert (root / "results" / "samples" / f"{dataset}_{model}_samples.png").is_file()
     assert (root / "results" / "tables" / "table1.md").is_file()
-    assert (root / "results" / "leaderboard.csv").is_file()
+    board = pd.read_csv(root / "results" / "leaderboard.csv")
+    measured = board[board["kind"] == "measured"]
+    assert "tiny_vae" in set(measured["model"]), sorted(set(board["model"]))
     # Nothing left to do: the pipeline is reproducible as recorded.
     status = _dvc(root, "status", env=env)
     assert "changed" not in status.stdout, status.stdout

@@ -28,7 +28,11 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"MNIST mirror not found at {MIRROR}")
     root = tmp_path_factory.mktemp("prepared")
     prepare_dataset(
-        "mnist", data_root=root / "data", prepared_root=root, mirror=MIRROR, download=False,
+        "mnist",
+        data_root=root / "data",
+        prepared_root=root,
+        mirror=MIRROR,
+        download=False,
         train_limit=2000,
     )
     return root

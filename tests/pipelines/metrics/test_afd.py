@@ -23,8 +23,10 @@ def noise() -> torch.Tensor:
 
 
 def test_parameter_counts_match_the_reference():
-    counts = {d: sum(p.numel() for p in paper_autoencoder(d).parameters()) for d in
-              ("mnist", "cifar10", "celeba")}
+    counts = {
+        d: sum(p.numel() for p in paper_autoencoder(d).parameters())
+        for d in ("mnist", "cifar10", "celeba")
+    }
     assert counts == {"mnist": 918_305, "cifar10": 1_050_595, "celeba": 3_675_363}
 
 

@@ -41,8 +41,14 @@ def test_evaluate_checkpoint_records_values_and_reasons(
     monkeypatch.delenv("FSVAE_IS_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     settings = EvalSettings(
-        num_samples=16, num_recon=64, num_ref=n_ref, num_cost_samples=4, seed=3,
-        fid_weights=str(fid_weights.path), cache_dir=str(fid_cache), progress=False,
+        num_samples=16,
+        num_recon=64,
+        num_ref=n_ref,
+        num_cost_samples=4,
+        seed=3,
+        fid_weights=str(fid_weights.path),
+        cache_dir=str(fid_cache),
+        progress=False,
     )
     out = tmp_path / "metrics.json"
     record = evaluate_checkpoint(checkpoint, prepared, out, settings)
@@ -62,13 +68,28 @@ def test_evaluate_checkpoint_records_values_and_reasons(
     assert again["recon_mse"] == m["recon_mse"] and again["fid"] == m["fid"]
 
 
-def test_score_command_on_an_npz(prepared, fid_weights, fid_cache, n_ref, mnist_test, tmp_path,
-                                 capsys):
+def test_score_command_on_an_npz(
+    prepared, fid_weights, fid_cache, n_ref, mnist_test, tmp_path, capsys
+):
     npz = tmp_path / "set.npz"
     np.savez(npz, images=mnist_test[:n_ref])
-    argv = ["score", "--dataset", "mnist", str(npz), "--metrics", "fid,afd_paper",
-            "--prepared", str(prepared), "--cache-dir", str(fid_cache),
-            "--fid-weights", str(fid_weights.path), "--num-ref", str(n_ref), "--no-progress"]
+    argv = [
+        "score",
+        "--dataset",
+        "mnist",
+        str(npz),
+        "--metrics",
+        "fid,afd_paper",
+        "--prepared",
+        str(prepared),
+        "--cache-dir",
+        str(fid_cache),
+        "--fid-weights",
+        str(fid_weights.path),
+        "--num-ref",
+        str(n_ref),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)
     m = record["metrics"]
@@ -78,8 +99,9 @@ def test_score_command_on_an_npz(prepared, fid_weights, fid_cache, n_ref, mnist_
 
 
 def test_score_images_reports_failures_without_losing_others(prepared, tmp_path, mnist_test):
-    settings = EvalSettings(metrics=["afd_paper", "afd_own"], cache_dir=str(tmp_path),
-                            progress=False)
+    settings = EvalSettings(
+        metrics=["afd_paper", "afd_own"], cache_dir=str(tmp_path), progress=False
+    )
     m = score_images(mnist_test[:300], "mnist", prepared, settings)["metrics"]
     assert m["afd_paper"] is not None
     assert m["afd_own"] is None and "autoencoder stage" in m["afd_own_unavailable"]
