@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 
-from pipelines.checkpoint import load_model
+from pipelines.checkpoint import load_checkpoint, load_model
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -53,6 +53,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
         "optim": {"lr": 0.001, "betas": [0.9, 0.999], "weight_decay": 0.0},
         "options": {},
     }
+    # MNIST trains long enough (24 steps, a checkpoint each) that a Ctrl-C after the first
+    # checkpoint always lands mid-run, never while DVC records a finished stage.
+    params["datasets"]["mnist"] = {"train": {"epochs": 6}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "FSVAE_DATA_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1"}
     assert _dvc(root, "init", "--no-scm", "-q", env=env).returncode == 0
@@ -62,26 +65,28 @@ def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
 def test_interrupted_training_resumes_and_matches_a_clean_run(project):
     root, env = project
     assert _dvc(root, "repro", "prepare@mnist", env=env).returncode == 0
+    log = root / "interrupted.log"
     proc = subprocess.Popen(
-        ["dvc", "repro", "train@mnist-fsvae"],
+        ["dvc", "repro", "-v", "train@mnist-fsvae"],
         cwd=root,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     last = root / "runs" / "mnist" / "fsvae" / "last.pt"
     deadline = time.time() + 300
     while not last.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    interrupted = proc.poll() is None
-    if interrupted:
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches dvc and the training process
+    assert last.exists() and proc.poll() is None, "training ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches dvc and the training process
     proc.wait(timeout=120)
+    first = log.read_text()[-4000:]
+    assert proc.returncode != 0, f"the interrupted dvc repro reported success:\n{first}"
+    assert load_checkpoint(last)["step"] < 24, "the run was not cut short"
     result = _dvc(root, "repro", "train@mnist-fsvae", env=env)
     assert result.returncode == 0, result.stderr
-    if interrupted:
-        assert '"resumed": true' in result.stdout
+    assert '"resumed": true' in result.stdout, f"{result.stdout}\nfirst run:\n{first}"
 
     # The resumed run ends with exactly the weights of an uninterrupted one.
     clean_dir = root / "clean"
