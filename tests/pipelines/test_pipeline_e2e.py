@@ -32,6 +32,10 @@ def _dvc(project: Path, *args: str, env: dict[str, str]) -> subprocess.Completed
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict]:
     """A scratch DVC project with this checkout's code and the tiny profile."""
@@ -73,6 +77,9 @@ def test_interrupted_training_resumes_and_matches_a_clean_run(project):
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # As in a terminal: a background CI job inherits SIGINT ignored, and Python then
+        # never turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
     last = root / "runs" / "mnist" / "fsvae" / "last.pt"
     deadline = time.time() + 300
