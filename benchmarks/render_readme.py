@@ -44,6 +44,13 @@ def render(report: dict) -> str:
             f"{r['images_per_s']:.1f} | {r['gflop_per_image']:.3f} | "
             f"{r['achieved_gflops']:.1f} | {r['pct_of_matmul']:.0f}% | {r['peak_mib']:.0f} |"
         )
+    if any(r.get("plain") for r in report["results"]):
+        lines += [
+            "",
+            f"The batch-{s['memory_batch']} rows are there for peak memory: at that size step "
+            "times follow heap page faults more than the code path, and steps without faults run "
+            "at the same speed on both paths (docs/performance.md, `benchmarks/ab_fast_plain.py`).",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
