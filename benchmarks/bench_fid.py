@@ -26,11 +26,14 @@ from pipelines.metrics.fid import InceptionFeatures, nhwc_to_nchw
 from pipelines.metrics.frechet import gaussian_stats
 from pipelines.metrics.inception import build_fid_inception, resolve_fid_weights
 
-MIRROR = Path(os.environ.get("FSVAE_DATA_MIRROR", Path(__file__).parents[2] / "shared" / "data"))
+MIRROR_ENV = "FSVAE_DATA_MIRROR"
 
 
 def mnist_test(num: int) -> np.ndarray:
-    with gzip.open(MIRROR / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz") as handle:
+    mirror = os.environ.get(MIRROR_ENV)
+    if not mirror:
+        raise SystemExit(f"set {MIRROR_ENV} to the offline data mirror (real MNIST test images)")
+    with gzip.open(Path(mirror) / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz") as handle:
         images = np.frombuffer(handle.read(), np.uint8, offset=16).reshape(-1, 28, 28)
     return images[:num, :, :, None]
 

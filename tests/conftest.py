@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.mirror import data_mirror
 
 
 @pytest.fixture(scope="session")
 def mirror() -> Path:
-    """The offline data mirror (FSVAE_DATA_MIRROR, else ../shared/data)."""
-    path = Path(os.environ.get("FSVAE_DATA_MIRROR", DEFAULT_MIRROR))
-    if not path.is_dir():
-        pytest.fail(f"data mirror not found at {path}; set FSVAE_DATA_MIRROR")
-    return path
+    """The offline data mirror named by ``$FSVAE_DATA_MIRROR``; skips the test without one."""
+    return data_mirror()
 
 
 @pytest.fixture(scope="session")

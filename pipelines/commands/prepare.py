@@ -5,7 +5,7 @@ from ``--data-root`` (torchvision layout), else the offline mirror (``--mirror``
 ``$FSVAE_DATA_MIRROR``, copied into the data root and checksum-verified), else a
 torchvision download unless ``--no-download``.
 
-Example: ``fsvae-bench prepare --dataset mnist --mirror ../shared/data --train-limit 1000``
+Example: ``fsvae-bench prepare --dataset mnist --mirror /path/to/mirror --train-limit 1000``
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ def copy_verified(mirror: Path, data_root: Path, rel: str) -> dict[str, object]:
         rel: Relative path, a key of :data:`FILE_SUMS`.
 
     Returns:
-        The verification record, with the mirror it came from.
+        The verification record (the file's path relative to the mirror, its checksums);
+        the mirror's location is left out so that ``meta.json`` does not depend on it.
 
     Raises:
         DataNotFoundError: If the mirror lacks the file.
@@ -167,4 +168,4 @@ def copy_verified(mirror: Path, data_root: Path, rel: str) -> dict[str, object]:
             shutil.copyfileobj(inp, out, _CHUNK)
         hint = f"Restore {src} from the source named in {mirror / 'MANIFEST.md'}, then rerun."
         record = verify_file(tmp, rel, hint, shown=src)
-    return {**record, "from": str(src)}
+    return record

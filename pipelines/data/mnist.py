@@ -15,7 +15,7 @@ from torchvision import datasets as tvd
 
 from pipelines.data.checksums import copy_verified, verify_file
 from pipelines.data.errors import DataFormatError, DataNotFoundError
-from pipelines.data.raw import MIRROR_ENV, RawDataset, RawSplit
+from pipelines.data.raw import MIRROR_ENV, RawDataset, RawSplit, mirror_label, root_label
 
 
 def read_idx_gz(path: Path) -> np.ndarray:
@@ -71,10 +71,10 @@ def load_idx(dataset: str, data_root: Path, mirror: Path | None, download: bool)
     rels = [f"{folder}/raw/{name}" for name in names]
     missing = [rel for rel in rels if not (data_root / rel).is_file()]
     records: dict[str, dict[str, object]] = {}
-    origin = f"data root {data_root}"
+    origin = root_label(data_root)
     if missing and mirror is not None:
         records = {rel: copy_verified(mirror, data_root, rel) for rel in missing}
-        origin = f"mirror {mirror} (copied into {data_root})"
+        origin = f"{mirror_label(mirror)}, copied into {root_label(data_root)}"
     elif missing and download:
         try:
             for train in (True, False):
@@ -84,12 +84,12 @@ def load_idx(dataset: str, data_root: Path, mirror: Path | None, download: bool)
                 f"downloading {dataset} into {data_root / folder / 'raw'} failed ({err}). Offline, "
                 f"set {MIRROR_ENV} or --mirror to a folder holding {folder}/raw/*.gz"
             ) from err
-        origin = f"torchvision download into {data_root}"
+        origin = f"torchvision download into {root_label(data_root)}"
     elif missing:
         raise DataNotFoundError(
             f"{dataset}: {', '.join(str(data_root / rel) for rel in missing)} not found. Allow the "
             f"torchvision download, or set {MIRROR_ENV} / --mirror to a folder holding "
-            f"{folder}/raw/ (e.g. /work/shared/data), or copy the files there from {cls.mirrors[0]}"
+            f"{folder}/raw/, or copy the files there from {cls.mirrors[0]}"
         )
     for rel in rels:
         if rel not in records:

@@ -66,3 +66,21 @@ def resolve_mirror(mirror: str | Path | None) -> Path | None:
     """Return the mirror folder: the argument, else ``$FSVAE_DATA_MIRROR``, else None."""
     chosen = mirror if mirror not in (None, "") else os.environ.get(MIRROR_ENV) or None
     return Path(chosen).expanduser() if chosen is not None else None
+
+
+def mirror_label(mirror: Path) -> str:
+    """Name a mirror in provenance by how it was handed over, never by where it lives.
+
+    ``meta.json`` feeds every downstream DVC hash, so an absolute path there would make
+    the hashes (and the tables' "data used" lines) depend on the machine. The files'
+    checksums, recorded beside this label, say exactly what was read.
+    """
+    env = os.environ.get(MIRROR_ENV)
+    if env and Path(env).expanduser().resolve() == mirror.expanduser().resolve():
+        return f"mirror (${MIRROR_ENV})"
+    return "mirror (--mirror / data.mirror)"
+
+
+def root_label(data_root: Path) -> str:
+    """Name the data root in provenance: as given when relative, else without its location."""
+    return f"data root {data_root}" if not data_root.is_absolute() else "the data root"

@@ -19,7 +19,14 @@ from torchvision import datasets as tvd
 from pipelines.data.checksums import FILE_SUMS, copy_verified, verify_file
 from pipelines.data.errors import ChecksumError, DataFormatError, DataNotFoundError
 from pipelines.data.mnist import load_idx
-from pipelines.data.raw import MIRROR_ENV, RawDataset, RawSplit, resolve_mirror
+from pipelines.data.raw import (
+    MIRROR_ENV,
+    RawDataset,
+    RawSplit,
+    mirror_label,
+    resolve_mirror,
+    root_label,
+)
 
 CIFAR_TRAIN_NPZ = "cifar10/cifar10_train_batch1_first4000.npz"
 CIFAR_TEST_NPZ = "cifar10/cifar10_test_jpeg_500perclass.npz"
@@ -46,6 +53,12 @@ def _mirror_files(rels: list[str], data_root: Path, mirror: Path | None) -> list
         else copy_verified(mirror, data_root, rel)
         for rel in rels
     ]
+
+
+def _subset_origin(data_root: Path, mirror: Path | None) -> str:
+    if mirror is None:
+        return f"mirror copies in {root_label(data_root)}"
+    return f"{mirror_label(mirror)}, copied into {root_label(data_root)}"
 
 
 def _use_official(started: bool, subset_here: bool, mirror: Path | None, download: bool) -> bool:
@@ -85,7 +98,7 @@ def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset
         ]
         source = {
             "kind": "official",
-            "origin": f"torchvision CIFAR10 in {data_root}",
+            "origin": f"torchvision CIFAR10 in {root_label(data_root)}",
             "official_split": True,
             "files": files,
             "notes": ["batch md5s checked by torchvision"],
@@ -100,7 +113,7 @@ def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset
     test = _npz(data_root / CIFAR_TEST_NPZ, "images", "labels")
     source = {
         "kind": "offline-subset",
-        "origin": f"mirror {mirror}" if mirror else f"mirror copies in {data_root}",
+        "origin": _subset_origin(data_root, mirror),
         "official_split": False,
         "files": files,
         "lossy_jpeg": {"train": False, "test": True},
@@ -157,7 +170,7 @@ def _celeba(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
         images = folder / "img_align_celeba"
         source = {
             "kind": "official",
-            "origin": f"torchvision CelebA in {data_root}",
+            "origin": f"torchvision CelebA in {root_label(data_root)}",
             "official_split": True,
             "files": files,
             "notes": ["annotation md5s checked by torchvision; split from list_eval_partition.txt"],
@@ -173,7 +186,7 @@ def _celeba(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
     cut = len(images) - CELEBA_NPZ_TEST
     source = {
         "kind": "offline-subset",
-        "origin": f"mirror {mirror}" if mirror else f"mirror copies in {data_root}",
+        "origin": _subset_origin(data_root, mirror),
         "official_split": False,
         "files": files,
         "lossy_jpeg": {"train": True, "test": True},

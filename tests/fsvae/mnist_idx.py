@@ -10,12 +10,19 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-MNIST_TRAIN = Path("/work/shared/data/MNIST/raw/train-images-idx3-ubyte.gz")
+from tests.mirror import data_mirror
+
+MNIST_TRAIN = "MNIST/raw/train-images-idx3-ubyte.gz"
 
 
-def load_mnist_images(n: int, path: Path = MNIST_TRAIN) -> torch.Tensor:
+def mnist_train_file() -> Path:
+    """The mirror's MNIST training images; skips the test without ``$FSVAE_DATA_MIRROR``."""
+    return data_mirror() / MNIST_TRAIN
+
+
+def load_mnist_images(n: int, path: Path | None = None) -> torch.Tensor:
     """Return the first n training images as (n, 1, 32, 32) in [-1, 1], as the reference."""
-    with gzip.open(path, "rb") as f:
+    with gzip.open(path or mnist_train_file(), "rb") as f:
         data = f.read()
     magic, count, rows, cols = np.frombuffer(data[:16], dtype=">i4")
     assert magic == 2051, "not an IDX image file"

@@ -2,11 +2,10 @@ import pytest
 import torch
 
 from fsvae.model import FSVAE
-from tests.fsvae.mnist_idx import MNIST_TRAIN, load_mnist_images
+from tests.fsvae.mnist_idx import load_mnist_images
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not MNIST_TRAIN.exists(), reason="MNIST IDX files not available")
 def test_fifty_steps_on_real_mnist_lower_the_loss():
     torch.manual_seed(0)
     batch, steps = 16, 50

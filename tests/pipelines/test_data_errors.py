@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -25,14 +24,6 @@ MNIST_FILES = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 ]
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = Path(os.environ.get("FSVAE_DATA_MIRROR") or "/work/shared/data")
-    if not (path / "MANIFEST.md").is_file():
-        pytest.fail(f"data mirror {path} not found: set FSVAE_DATA_MIRROR to the mirror folder")
-    return path
 
 
 @pytest.fixture(autouse=True)

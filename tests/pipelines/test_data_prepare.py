@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +18,15 @@ from pipelines.data import (
     load_split,
     prepare_dataset,
 )
+from pipelines.data.checksums import FILE_SUMS
 
+MIRROR_DIRS = {"mnist": "MNIST/", "celeba": "celeba/"}
 EXPECTED = {
     "mnist": ((32, 32, 1), True, 60000, 10000),
     "fashion-mnist": ((32, 32, 1), True, 60000, 10000),
     "cifar10": ((32, 32, 3), False, 4000, 5000),
     "celeba": ((64, 64, 3), False, 1800, 200),
 }
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = Path(os.environ.get("FSVAE_DATA_MIRROR") or "/work/shared/data")
-    if not (path / "MANIFEST.md").is_file():
-        pytest.fail(f"data mirror {path} not found: set FSVAE_DATA_MIRROR to the mirror folder")
-    return path
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -93,7 +86,38 @@ def test_prepare_is_idempotent(mirror: Path, tmp_path: Path) -> None:
 def test_env_mirror_is_used(mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FSVAE_DATA_MIRROR", str(mirror))
     prepare_dataset("celeba", tmp_path / "d", tmp_path / "p", download=False, train_limit=5)
-    assert load_meta(tmp_path / "p", "celeba")["source"]["origin"] == f"mirror {mirror}"
+    origin = load_meta(tmp_path / "p", "celeba")["source"]["origin"]
+    assert origin == "mirror ($FSVAE_DATA_MIRROR), copied into the data root"
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "celeba"])
+def test_meta_does_not_depend_on_where_the_mirror_is(
+    dataset: str, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies of the mirror in different places give byte-identical meta.json files."""
+    metas = []
+    for place in ("a", "b/deeper"):
+        copy = tmp_path / place / "mirror"
+        for rel in (r for r in FILE_SUMS if r.startswith(MIRROR_DIRS[dataset])):
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            (copy / rel).symlink_to(mirror / rel)
+        monkeypatch.setenv("FSVAE_DATA_MIRROR", str(copy))
+        monkeypatch.chdir(tmp_path / place)
+        prepare_dataset(dataset, "data", "prepared", download=False, train_limit=5, test_limit=5)
+        metas.append((tmp_path / place / "prepared" / dataset / "meta.json").read_bytes())
+        # Absolute data roots are not recorded either.
+        out = prepare_dataset(
+            dataset,
+            tmp_path / place / "d2",
+            tmp_path / place / "p2",
+            mirror=copy,
+            download=False,
+            train_limit=5,
+            test_limit=5,
+        )
+        metas.append((out / "meta.json").read_bytes())
+    assert metas[0] == metas[2] and metas[1] == metas[3]
+    assert str(tmp_path).encode() not in b"".join(metas)
 
 
 def test_load_split_not_prepared(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ The authors' published statistics hold only for pixel-identical inputs, so the e
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -24,14 +23,6 @@ from pipelines.data.prepare import preprocess_split
 from pipelines.data.sources import RawSplit
 
 SET_RANGE = transforms.Lambda(lambda x: 2 * x - 1.0)  # the reference's SetRange
-
-
-@pytest.fixture(scope="module")
-def mirror() -> Path:
-    path = Path(os.environ.get("FSVAE_DATA_MIRROR") or "/work/shared/data")
-    if not (path / "MANIFEST.md").is_file():
-        pytest.fail(f"data mirror {path} not found: set FSVAE_DATA_MIRROR to the mirror folder")
-    return path
 
 
 @pytest.fixture(scope="module")
