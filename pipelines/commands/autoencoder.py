@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 
 from pipelines.metrics.autoencoder import train_autoencoder
+from pipelines.options import add_dataset_argument
 
 HELP = "train the autoencoder behind the 'own' autoencoder Frechet distance"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
+    add_dataset_argument(parser)
     parser.add_argument("--prepared", default="prepared", help="prepared data folder")
     parser.add_argument("--out", help="output .pt (default cache/autoencoders/<dataset>.pt)")
     parser.add_argument("--steps", type=int, default=1000, help="optimizer steps")

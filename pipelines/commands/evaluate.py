@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from pipelines.metrics.evaluate import ALL_METRICS, EvalSettings, evaluate_checkpoint
+from pipelines.options import add_dataset_argument
 
 HELP = "compute all metrics of a checkpoint (JSON with values and protocol)"
 
@@ -73,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSetting
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--checkpoint", required=True, help="e.g. runs/mnist/fsvae/last.pt")
-    parser.add_argument("--dataset", help="check the checkpoint was trained on this dataset")
+    add_dataset_argument(parser, required=False, what="check the checkpoint was trained on")
     parser.add_argument("--out", help="JSON output (results/metrics/<dataset>_<model>.json)")
     parser.add_argument("--num-recon", type=int, help="test images for the MSE (default all)")
     parser.add_argument("--num-cost-samples", type=int, default=16, help="images for cost")

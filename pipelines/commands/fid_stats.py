@@ -12,13 +12,14 @@ import json
 from pipelines.metrics.fid import InceptionFeatures, ReferenceStats
 from pipelines.metrics.inception import resolve_fid_weights
 from pipelines.metrics.protocol import MetricUnavailable
+from pipelines.options import add_dataset_argument
 
 HELP = "cache the FID reference statistics of a dataset's test split"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
+    add_dataset_argument(parser)
     parser.add_argument("--prepared", default="prepared", help="prepared data folder")
     parser.add_argument("--cache-dir", default="cache", help="statistics cache folder")
     parser.add_argument("--num-ref", type=int, help="use the first N test images (default all)")

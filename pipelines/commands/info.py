@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipelines.options import parse_overrides
+from pipelines.options import add_dataset_argument, parse_overrides
 from pipelines.registry import build_model
 
 HELP = "describe a model for a dataset as JSON (params, input shape, config)"
@@ -17,7 +17,7 @@ HELP = "describe a model for a dataset as JSON (params, input shape, config)"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--model", required=True, help="registered name or package.module:Class")
-    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
+    add_dataset_argument(parser)
     parser.add_argument(
         "--set",
         action="append",

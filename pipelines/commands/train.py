@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pipelines.options import parse_overrides
+from pipelines.options import add_dataset_argument, parse_overrides
 from pipelines.params import load_params, model_options, train_config
 from pipelines.train import Trainer
 
@@ -30,7 +30,7 @@ HELP = "train a model (resumable; settings from params.yaml, flags override)"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--model", required=True, help="registered name or package.module:Class")
-    parser.add_argument("--dataset", required=True, help="mnist, fashion-mnist, cifar10 or celeba")
+    add_dataset_argument(parser)
     parser.add_argument(
         "--params", default="params.yaml", help="params file (default: %(default)s)"
     )

@@ -27,6 +27,11 @@ from pipelines.data import load_split, to_model_range
 from pipelines.metrics.afd import AutoencoderFD
 from pipelines.metrics.clean_fid import CleanFIDPaper
 from pipelines.metrics.fid import FID, InceptionFeatures, ReferenceStats
+from pipelines.metrics.image_input import (
+    check_model_images,
+    check_sample_counts,
+    preprocessing_fields,
+)
 from pipelines.metrics.inception import WeightsFile, resolve_fid_weights, resolve_is_weights
 from pipelines.metrics.inception_score import InceptionScore
 from pipelines.metrics.protocol import MetricUnavailable, unavailable, version_of
@@ -275,28 +280,42 @@ def _cost(model: GenerativeModel, test: np.ndarray, s: EvalSettings) -> dict[str
 
 
 def score_images(
-    images_uint8: np.ndarray, dataset: str, prepared_root: str | Path, settings: EvalSettings
+    images_uint8: np.ndarray,
+    dataset: str,
+    prepared_root: str | Path,
+    settings: EvalSettings,
+    preprocessing: str = "uint8 pixels as given, no conversion",
 ) -> dict[str, Any]:
     """Score an image set from any source with every requested sample metric.
 
     Args:
-        images_uint8: uint8 (N, H, W, C) images, e.g. from ``pipelines.data.load_image_set``.
+        images_uint8: uint8 (N, H, W, C) images at the dataset's model resolution, e.g. from
+            ``pipelines.metrics.image_input.load_for_scoring``.
         dataset: Dataset whose reference the images are scored against.
         prepared_root: Folder of prepared splits.
-        settings: The settings (``num_samples`` caps how many images are used).
+        settings: The settings (each metric uses its first ``num_samples`` images).
+        preprocessing: What was done to the user's images (recorded with every metric).
 
     Returns:
         ``{"dataset", "num_images", "eval_settings", "metrics": {flat}}``.
 
+    Raises:
+        ImageInputError: On images off the model resolution, or fewer than a metric's count.
+
     """
+    s = dataclasses.replace(settings, metrics=[m for m in settings.metrics if m in SAMPLE_METRICS])
+    # Checked before any network is built: a wrong input must never produce a number.
+    check_model_images(images_uint8, dataset)
+    check_sample_counts(len(images_uint8), s.metrics, s.num_samples, s.num_afd_samples)
     images = to_model_range(torch.from_numpy(np.ascontiguousarray(images_uint8)))
     images = images.permute(0, 3, 1, 2).contiguous()
-    s = dataclasses.replace(settings, metrics=[m for m in settings.metrics if m in SAMPLE_METRICS])
     metrics = run_sample_metrics(images, dataset, prepared_root, s)
+    metrics.update(preprocessing_fields(s.metrics, preprocessing))
     return {
         "dataset": dataset,
         "num_images": int(images.shape[0]),
         "image_shape": list(images.shape[1:]),
+        "input_preprocessing": preprocessing,
         "eval_settings": s.to_dict(),
         "metrics": metrics,
     }

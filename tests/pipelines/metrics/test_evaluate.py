@@ -100,7 +100,7 @@ def test_score_command_on_an_npz(
 
 def test_score_images_reports_failures_without_losing_others(prepared, tmp_path, mnist_test):
     settings = EvalSettings(
-        metrics=["afd_paper", "afd_own"], cache_dir=str(tmp_path), progress=False
+        num_samples=300, metrics=["afd_paper", "afd_own"], cache_dir=str(tmp_path), progress=False
     )
     m = score_images(mnist_test[:300], "mnist", prepared, settings)["metrics"]
     assert m["afd_paper"] is not None
