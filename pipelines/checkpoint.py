@@ -82,6 +82,23 @@ def save_atomic(obj: Any, path: str | Path) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed writer left in ``folder`` (``.<name>.*.tmp``).
+
+    :func:`save_atomic` removes its temporary file on any exception, but a SIGKILL or a
+    power cut mid-save leaves it behind (tens of MB, hidden). Call this before writing
+    into a run folder again; DVC ignores these names too (``.dvcignore``).
+
+    Returns:
+        The files removed.
+
+    """
+    stale = [p for p in Path(folder).glob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint file written by the training loop.
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pipelines import commands
+from pipelines.lifecycle import Stopped, stoppable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     args = build_parser().parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        with stoppable():
+            return int(args._run(args) or 0)
+    except Stopped as stop:
+        # Files are written atomically, so what is on disk is complete; train resumes.
+        print(f"fsvae-bench {args.command}: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
     except (ValueError, FileNotFoundError) as err:
         # Bad input is reported in one line; programming errors keep their traceback.
         print(f"fsvae-bench {args.command}: error: {err}", file=sys.stderr)

@@ -36,6 +36,7 @@ from pipelines.checkpoint import (
     FORMAT_VERSION,
     load_checkpoint,
     package_versions,
+    remove_stale_temporaries,
     restore_rng_states,
     rng_states,
     save_atomic,
@@ -82,12 +83,17 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
 def _write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
     if not rows:
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    # The same ".<name>.*.tmp" naming as save_atomic: cleaned at start, ignored by DVC.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @torch.no_grad()
@@ -155,6 +161,8 @@ class Trainer:
         self.dist = DistContext.from_env(self.device)
         if self.dist.world > 1 and self.device == "cuda":
             self.device = f"cuda:{self.dist.local_rank}"
+        if self.dist.is_main:
+            remove_stale_temporaries(self.run_dir)  # left by a run killed mid-save
         train_images = load_split(prepared_root, config.dataset, "train")[: config.train_limit]
         test_images = load_split(prepared_root, config.dataset, "test")[: config.test_limit]
         self.train_set = ImageArrayDataset(train_images, hflip=uses_hflip(config.dataset))
