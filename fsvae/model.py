@@ -1,31 +1,25 @@
 """The Fully Spiking VAE (Kamata et al., AAAI 2022) on snntorch, behind the model contract.
 
 ``FSVAE`` serves MNIST, Fashion-MNIST and CIFAR-10 (32x32); ``FSVAELarge`` adds the
-512-channel level the reference used for CelebA (64x64). Architecture, constants and
-losses follow the reference code (spec §1-§4); where we differ, see
-docs/differences-from-reference.md.
+512-channel level the reference used for CelebA (64x64). The encoder, decoder and
+membrane output are the shared :class:`fsvae.backbone.SpikingVAE`; this module adds
+FSVAE's latent (autoregressive Bernoulli prior and posterior, :mod:`fsvae.latent`) and
+its loss. Architecture, constants and losses follow the reference code (spec §1-§4);
+where we differ, see docs/differences-from-reference.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from fsvae.config import LARGE_HIDDEN_DIMS, FSVAEConfig
-from fsvae.contract import GenerativeModel, ModelConfig
+from fsvae.backbone import LargeVariant, SpikingVAE
+from fsvae.config import FSVAEConfig
 from fsvae.latent import LatentNet, draw_indices, prior_input, sample_posterior, sample_prior
-from fsvae.layers import NeuronParams, SpikingBlock
 from fsvae.losses import kld_loss, mmd_loss
-from fsvae.readout import MembraneOutput
-from fsvae.stats import SpikeRecorder
 
 
-class FSVAE(GenerativeModel):
+class FSVAE(SpikingVAE):
     """Fully spiking VAE: spiking conv encoder, Bernoulli spike latent, spiking decoder.
 
     Args:
@@ -38,105 +32,12 @@ class FSVAE(GenerativeModel):
 
     def __init__(self, config: FSVAEConfig) -> None:
         super().__init__(config)
-        dims = list(config.hidden_dims)
-        if config.image_size // 2 ** len(dims) != 2:
-            raise ValueError(
-                f"hidden_dims {config.hidden_dims} downsample {config.image_size}px to "
-                f"{config.image_size // 2 ** len(dims)}px; the architecture needs 2x2"
-            )
-        neuron = NeuronParams(
-            config.threshold, config.decay, config.surrogate_half_width, config.surrogate_center
-        )
-        alpha, c = config.bn_alpha, config.latent_dim
-        self.encoder = nn.Sequential(
-            *[
-                SpikingBlock(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), c_out, neuron, alpha)
-                for c_in, c_out in zip([config.in_channels, *dims], dims, strict=False)
-            ]
-        )
-        flat = dims[-1] * 4
-        self.before_latent_layer = SpikingBlock(nn.Linear(flat, c), c, neuron, alpha)
+        self._scheduled_p = config.scheduled_p_start
+
+    def _build_latent(self, config: FSVAEConfig) -> None:
+        neuron, c = self.neuron_params, config.latent_dim
         self.posterior = LatentNet(2 * c, c, config.k, neuron, config.latent_bn_alpha)
         self.prior = LatentNet(c, c, config.k, neuron, config.latent_bn_alpha)
-        self.decoder_input = SpikingBlock(nn.Linear(c, flat), flat, neuron, alpha)
-        rev = dims[::-1]
-        self.decoder = nn.Sequential(
-            *[
-                SpikingBlock(_up(c_in, c_out, 2), c_out, neuron, alpha)
-                for c_in, c_out in zip(rev, rev[1:], strict=False)
-            ]
-        )
-        self.final_layer = nn.Sequential(
-            SpikingBlock(_up(dims[0], dims[0], 2), dims[0], neuron, alpha),
-            SpikingBlock(
-                _up(dims[0], config.in_channels, 1),
-                config.in_channels,
-                neuron,
-                bn_alpha=None,
-                spiking=False,
-            ),
-        )
-        self.membrane_output_layer = MembraneOutput(config.output_decay)
-        self._scheduled_p = config.scheduled_p_start
-        self._recorder = SpikeRecorder(self)
-        # Fast paths (first layer once, output convT after integration). False runs the
-        # plain layer-by-layer computation the tests compare against.
-        self.fast = True
-
-    @classmethod
-    def from_config(cls, config: ModelConfig) -> GenerativeModel:
-        """Pick :class:`FSVAELarge` for five-level configs, as the reference named it."""
-        if not isinstance(config, FSVAEConfig):
-            raise TypeError(f"expected FSVAEConfig, got {type(config).__name__}")
-        if len(config.hidden_dims) == len(LARGE_HIDDEN_DIMS) and cls is FSVAE:
-            return FSVAELarge(config)
-        return cls(config)
-
-    @property
-    def _device(self) -> torch.device:
-        return self.before_latent_layer.op.weight.device
-
-    # -- network pieces ------------------------------------------------------------------
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Encode images into encoder spikes ``x^E``.
-
-        Args:
-            x: Images ``(N, C, H, W)`` in [-1, 1]; repeated over T (direct encoding).
-
-        Returns:
-            Binary spikes ``(T, N, latent_dim)``.
-
-        """
-        steps = self.config.n_steps
-        if self.fast:
-            # The first layer's input is the same at every step: compute it once.
-            h = self.encoder[0].forward_repeated(x, steps)
-            for block in self.encoder[1:]:
-                h = block(h)
-        else:
-            h = self.encoder(x.unsqueeze(0).expand(steps, *x.shape))
-        return self.before_latent_layer(h.flatten(2))
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Decode latent spikes into images.
-
-        Args:
-            z: Latent spikes ``(T, N, latent_dim)``.
-
-        Returns:
-            Images ``(N, C, H, W)`` in (-1, 1): tanh of the output membrane potential.
-
-        """
-        h = self.decoder_input(z).unflatten(-1, (self.config.hidden_dims[-1], 2, 2))
-        spikes = self.final_layer[0](self.decoder(h))
-        if self.fast and not self._recorder.active:
-            # (Recording needs the last convT's spike input, so it takes the plain path.)
-            # The last convT is linear and so is the integration: swap them (T times less work).
-            potential = self.membrane_output_layer.through(self.final_layer[1], spikes)
-        else:
-            potential = self.membrane_output_layer(self.final_layer[1](spikes))
-        return torch.tanh(potential)
 
     def _indices(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
         shape = (self.config.n_steps, n, self.config.latent_dim)
@@ -213,51 +114,6 @@ class FSVAE(GenerativeModel):
         """Current scheduled-sampling probability."""
         return self._scheduled_p
 
-    # -- spike statistics ----------------------------------------------------------------
 
-    def record_spikes(self, enabled: bool = True) -> None:
-        """Turn spike recording on or off (no hooks, hence no cost, while off).
-
-        Args:
-            enabled: Whether to record.
-
-        """
-        if enabled:
-            self._recorder.start()
-        else:
-            self._recorder.stop()
-
-    @contextmanager
-    def recording_spikes(self) -> Iterator[FSVAE]:
-        """Context manager that records spikes inside the block."""
-        was_active = self._recorder.active
-        self.record_spikes(True)
-        try:
-            yield self
-        finally:
-            self.record_spikes(was_active)
-
-    def spike_stats(self) -> dict[str, float]:
-        """Per-layer statistics of the last call (loss, reconstruct or sample) while recording.
-
-        Returns:
-            Flat dict: ``<layer>.firing_rate`` for every LIF layer and
-            ``<layer>.input_nonzero`` (fraction of non-zero inputs, for synaptic-operation
-            counts) for every conv/linear layer that ran.
-
-        """
-        return self._recorder.rates()
-
-
-class FSVAELarge(FSVAE):
+class FSVAELarge(LargeVariant, FSVAE):
     """The five-level FSVAE the reference used for CelebA (64x64)."""
-
-    @classmethod
-    def build(cls, dataset: str = "celeba", **overrides: Any) -> GenerativeModel:
-        """Construct with the five-level network, whatever the dataset's default."""
-        overrides.setdefault("hidden_dims", LARGE_HIDDEN_DIMS)
-        return cls.from_config(cls.config_class.for_dataset(dataset, **overrides))
-
-
-def _up(c_in: int, c_out: int, stride: int) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(c_in, c_out, 3, stride=stride, padding=1, output_padding=stride - 1)

@@ -1,6 +1,7 @@
 """Per-layer spike statistics gathered by forward hooks that exist only while recording.
 
-Neurons are found as ``snntorch.SpikingNeuron`` modules and synaptic layers as
+Spiking layers are ``snntorch.SpikingNeuron`` modules and other spike sources that set
+``emits_spikes = True`` (ESVAE's latent sampler); synaptic layers are
 Conv2d / ConvTranspose2d / Linear. Hooks see time-folded tensors (and, while the
 latent is streamed, one step at a time), so sums cover all T steps automatically.
 """
@@ -15,6 +16,13 @@ import torch
 from torch import nn
 
 SYNAPTIC_TYPES = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+
+
+def is_spike_source(module: nn.Module) -> bool:
+    """Whether a module's output is spikes: a snntorch neuron or ``emits_spikes = True``."""
+    return isinstance(module, snntorch.SpikingNeuron) or bool(
+        getattr(module, "emits_spikes", False)
+    )
 
 
 class SpikeRecorder:
@@ -40,7 +48,7 @@ class SpikeRecorder:
         if self.active:
             return
         for name, module in self._model.named_modules():
-            if isinstance(module, snntorch.SpikingNeuron):
+            if is_spike_source(module):
                 self._handles.append(module.register_forward_hook(self._neuron_hook(name)))
             elif isinstance(module, SYNAPTIC_TYPES):
                 self._handles.append(module.register_forward_hook(self._synapse_hook(name)))

@@ -17,6 +17,7 @@ from fsvae.contract import GenerativeModel, ModelConfig
 REGISTERED_MODELS: Mapping[str, str] = MappingProxyType(
     {
         "fsvae": "fsvae.model:FSVAE",
+        "esvae": "fsvae.esvae:ESVAE",
         "ann_vae": "baselines.ann_vae:VanillaVAE",
     }
 )
@@ -26,7 +27,7 @@ def resolve_model_class(name: str) -> type[GenerativeModel]:
     """Return the model class for a registered name or an import path.
 
     Args:
-        name: ``fsvae``, ``ann_vae`` or ``package.module:Class``.
+        name: ``fsvae``, ``esvae``, ``ann_vae`` or ``package.module:Class``.
 
     Returns:
         The class.
@@ -61,7 +62,7 @@ def build_model(name: str, dataset: str, **overrides: Any) -> GenerativeModel:
     """Build a model with the paper's defaults for a dataset.
 
     Args:
-        name: Registered name (``fsvae``, ``ann_vae``) or ``package.module:Class``.
+        name: Registered name (``fsvae``, ``esvae``, ``ann_vae``) or ``package.module:Class``.
         dataset: ``mnist``, ``fashion-mnist``, ``cifar10`` or ``celeba``.
         **overrides: Config fields to change (e.g. ``n_steps=4``).
 

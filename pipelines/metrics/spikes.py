@@ -1,9 +1,10 @@
 """Spiking cost: firing rates, synaptic operations (NeuroBench definitions), energy estimate.
 
 Forward hooks on every Conv2d / ConvTranspose2d / Linear count operations from the
-input the layer actually received; hooks on every ``snntorch.SpikingNeuron`` count
-spikes. Spiking layers see time-folded tensors (T*N, ...) or per-step calls, so the
-sums cover all T steps. Definitions (NeuroBench):
+input the layer actually received; hooks on every spike source (``snntorch.SpikingNeuron``
+or a module with ``emits_spikes = True``, such as ESVAE's latent sampler) count spikes.
+Spiking layers see time-folded tensors (T*N, ...) or per-step calls, so the sums cover
+all T steps. Definitions (NeuroBench):
 
 * dense ops: multiply-accumulates the layer would do on an all-non-zero input
   (padding taps excluded);
@@ -21,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import snntorch
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from fsvae.stats import is_spike_source
 
 PJ_PER_AC = 0.9
 PJ_PER_MAC = 4.6
@@ -132,7 +134,7 @@ class SpikingCost:
         for name, module in model.named_modules():
             if isinstance(module, SYNAPTIC_TYPES):
                 handles.append(module.register_forward_hook(tally.synapse_hook(name)))
-            elif isinstance(module, snntorch.SpikingNeuron):
+            elif is_spike_source(module):
                 handles.append(module.register_forward_hook(tally.neuron_hook(name)))
         try:
             run()
