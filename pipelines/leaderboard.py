@@ -16,9 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from pipelines.leaderboard_rules import feature_network
 from pipelines.measured import (
     DATASET_LABELS,
     PAPER_PROTOCOL,
+    TEST_SPLITS,
     Measurement,
     data_info,
     paper_variant,
@@ -165,12 +167,12 @@ def quoted_rows(path: str | Path) -> list[Row]:
             row["T"] = t.group(1) if t else ""
             if q["protocol"] == PAPER_PROTOCOL:
                 v = paper_variant(q["metric"])
-                split = {"recon_mse": "official test split", "IS": "none"}
                 row.update(
                     metric_variant=v.key,
-                    feature_network=v.network,
+                    feature_network=feature_network(v),
                     num_samples=v.paper_count,
-                    reference_split=split.get(q["metric"], "authors' statistics"),
+                    # The paper's reconstruction MSE ran on the whole official test split.
+                    reference_split=v.reference or TEST_SPLITS[0],
                     resolution=_resolution_of(q["dataset"]),
                 )
             rows.append(row)
@@ -197,9 +199,7 @@ def measured_rows(
         if m.mean is None:
             continue
         info = data_info(prepared_root, m.dataset)
-        network = m.variant.network
-        if m.variant.key == "afd_own" and m.fields.get("weights_sha256"):
-            network += f" sha256:{str(m.fields['weights_sha256'])[:12]}"
+        network = feature_network(m.variant, str(m.fields.get("weights_sha256") or "") or None)
         res, t = m.fields.get("resolution"), m.fields.get("T")
         row = dict.fromkeys(COLUMNS, "")
         row.update(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,15 @@ from pipelines.leaderboard import (
     lower_is_better,
     measured_rows,
     quoted_rows,
-    read_csv,
     to_csv_text,
     write_atomic,
 )
+from pipelines.leaderboard_rules import check_combination
 from pipelines.measured import DATASET_LABELS, TABLE1_METRICS, load_measurements, measurements
 from pipelines.measured import load_record as load_metrics_record
 
+# A cell is one line of text: no NUL, line break or other control character.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Fields that identify a row: two rows equal on all of them are duplicates.
 IDENTITY = tuple(c for c in COLUMNS if c not in ("value", "std", "source", "note", "year", "T"))
 
@@ -193,6 +197,10 @@ def validate_row(raw: dict[str, Any]) -> Row:
         raise ValueError(f"dataset {row['dataset']!r}: one of {list(DATASET_LABELS.values())}")
     if row["metric"] not in TABLE1_METRICS:
         raise ValueError(f"metric {row['metric']!r}: one of {list(TABLE1_METRICS)}")
+    for name, text in row.items():
+        if _CONTROL.search(text):
+            raise ValueError(f"column {name!r}: {text!r} holds a control character")
+    check_combination(row)
     _check_number(row, "value", required=True)
     _check_number(row, "std", required=False)
     for name in ("year", "T"):
@@ -205,6 +213,21 @@ def validate_row(raw: dict[str, Any]) -> Row:
     return row
 
 
+def _text(path: Path, encoding: str = "utf-8") -> str:
+    """Read a file as UTF-8 without newline translation (an append keeps its bytes)."""
+    try:
+        return path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (bad byte at offset {err.start})") from None
+
+
+def _csv_records(text: str, path: Path) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise ValueError(f"{path} is not a readable CSV file ({err})") from None
+
+
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """Read rows to add from ``.json`` (an object or a list of them) or ``.csv`` (header)."""
     path = Path(path)
@@ -212,15 +235,15 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"row file not found: {path}")
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from err
+            data = json.loads(_text(path, "utf-8-sig"))
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise ValueError(f"{path} is not valid JSON: {type(err).__name__}: {err}") from None
         rows = data if isinstance(data, list) else [data]
     elif path.suffix.lower() == ".csv":
-        with open(path, newline="") as handle:
-            rows = [dict(r) for r in csv.DictReader(handle)]
-        if any(None in r for r in rows):
+        header, *lines = _csv_records(_text(path, "utf-8-sig"), path) or [[]]
+        if any(len(line) > len(header) for line in lines):
             raise ValueError(f"{path}: a line has more cells than the header")
+        rows = [dict(zip(header, line, strict=False)) for line in lines if line]
     else:
         raise ValueError(f"{path}: expected a .json or .csv file")
     if not rows:
@@ -245,12 +268,11 @@ def add_rows(leaderboard: str | Path, rows_file: str | Path) -> list[Row]:
     path = Path(leaderboard)
     new = [validate_row(r) for r in read_rows(rows_file)]
     if path.is_file():
-        text = path.read_text()
-        with open(path, newline="") as handle:
-            header = next(csv.reader(handle), [])
+        text = _text(path)
+        header, *lines = _csv_records(text, path) or [[]]
         if tuple(header) != COLUMNS:
             raise ValueError(f"{path} header differs from the leaderboard columns {list(COLUMNS)}")
-        existing = read_csv(path)
+        existing = [dict(zip(header, line, strict=False)) for line in lines if line]
     else:
         text, existing = to_csv_text([]), []
     seen = {tuple(r.get(c, "") for c in IDENTITY) for r in existing}

@@ -44,6 +44,8 @@ class Variant:
         label: Short human label used in tables and figures.
         paper_count: Sample count of the reference protocol (spec §5.5), or "all" for the
             whole test split; only meaningful for paper-protocol variants.
+        reference: What the samples are compared with, when fixed by the variant
+            (``authors' statistics``, ``none``); "" = a test split (``TEST_SPLITS``).
 
     """
 
@@ -53,6 +55,7 @@ class Variant:
     network: str
     label: str
     paper_count: str = ""
+    reference: str = ""
 
     @property
     def is_paper_protocol(self) -> bool:
@@ -71,9 +74,15 @@ VARIANTS = (
         "torchvision inception_v3 (ImageNet), un-normalised [0, 255] input",
         "IS, paper protocol",
         "2560",
+        "none",
     ),
     Variant(
-        "is", "IS", "standard-IS", "torchvision inception_v3 (ImageNet), normalised", "IS, standard"
+        "is",
+        "IS",
+        "standard-IS",
+        "torchvision inception_v3 (ImageNet), normalised",
+        "IS, standard",
+        reference="none",
     ),
     Variant(
         "fid_paper",
@@ -82,6 +91,7 @@ VARIANTS = (
         "FID Inception TF 2015-12-05, clean-fid clean mode",
         "FID, paper protocol (clean-fid, authors' stats)",
         "5000",
+        "authors' statistics",
     ),
     Variant(
         "fid",
@@ -97,8 +107,18 @@ VARIANTS = (
         "authors' autoencoder (FSVAE repository)",
         "AFD, authors' autoencoder",
         "5120",
+        "authors' statistics",
     ),
     Variant("afd_own", "FAD", "own-autoencoder", "our autoencoder", "AFD, our autoencoder"),
+)
+
+
+# ``reference_split`` of variants compared with a test split: official, offline subset, unknown
+# (variants with reference statistics append ", <n> images").
+TEST_SPLITS = (
+    "official test split",
+    "test split of an offline subset",
+    "test split of unknown data",
 )
 
 
@@ -303,13 +323,12 @@ def data_info(prepared_root: str | Path, dataset: str) -> DataInfo:
 
 def reference_split(m: Measurement, info: DataInfo) -> str:
     """Name the reference a measurement was made against, as written in the leaderboard."""
-    if m.variant.key in ("fid_paper", "afd_paper"):
-        return "authors' statistics"
-    if m.variant.key in ("is", "is_paper"):
-        return "none"
-    split = "official test split" if info.official else "test split of an offline subset"
+    if m.variant.reference:
+        return m.variant.reference
+    official, subset, unknown = TEST_SPLITS
+    split = official if info.official else subset
     if info.official is None:
-        split = "test split of unknown data"
+        split = unknown
     n = m.fields.get("num_ref")
     return split if m.variant.key == "recon_mse" or n is None else f"{split}, {n} images"
 
