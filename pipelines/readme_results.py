@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipelines.diversity import diversity_path, load_diversity
+from pipelines.table_writers import COLLAPSED
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 METRIC_FIGURES = ("recon_mse", "FID", "FAD", "IS")
 
@@ -81,7 +84,9 @@ def render_results(
             if not grid.is_file():
                 continue
             cell = _image(recon, root, "reconstructions", 240) if recon.is_file() else "-"
-            lines.append(f"| {ds} | {model} | {_image(grid, root, 'samples', 240)} | {cell} |")
+            diversity = load_diversity(diversity_path(samples, f"{ds}_{model}"))
+            name = f"{model} {COLLAPSED}" if diversity and diversity.collapsed else model
+            lines.append(f"| {ds} | {name} | {_image(grid, root, 'samples', 240)} | {cell} |")
     figures = [results / "figures" / f"{m}.png" for m in METRIC_FIGURES]
     figures = [f for f in figures if f.is_file()]
     if figures:

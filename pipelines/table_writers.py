@@ -27,6 +27,7 @@ HEADER = (
     "n: ours / paper",
 )
 NO_FILE = "no metrics file holds this metric (run `dvc repro`)"
+COLLAPSED = "(COLLAPSED: samples all alike)"
 
 
 class Footnotes:
@@ -60,7 +61,7 @@ def _cells(r: Table1Row, notes: Footnotes, mark: str) -> list[str]:
     n_ours = r.ours.num_samples() if r.ours is not None and r.ours.mean is not None else "-"
     return [
         f"{METRIC_LABELS[r.metric]} ({arrow} is better)",
-        r.model,
+        f"{r.model} {COLLAPSED}" if r.collapse else r.model,
         _value(r.ours, notes, mark),
         r.paper["value"] if r.paper else "not in Table 1",
         "-" if r.difference is None else f"{r.difference:+.4g}",
@@ -83,6 +84,12 @@ def to_markdown(rows: list[Table1Row], profile: str) -> str:
         items = list(group)
         out += ["", f"## {DATASET_LABELS[ds]} (profile `{profile}`)", ""]
         out += [f"Data used: {items[0].data}", ""]
+        collapsed = dict.fromkeys((r.model, r.collapse) for r in items if r.collapse)
+        out += [
+            f"**{m} {COLLAPSED}**: {why}; its metrics describe a collapsed generator."
+            for m, why in collapsed
+        ]
+        out += [""] if collapsed else []
         out += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         for r in items:
             cells = [c.replace("|", "\\|") for c in _cells(r, notes, "[^{}]")]

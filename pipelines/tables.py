@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.diversity import diversity_path, load_diversity
 from pipelines.leaderboard import quoted_rows
 from pipelines.measured import (
     DATASET_LABELS,
@@ -49,6 +50,7 @@ CSV_COLUMNS = (
     "other_std",
     "other_num_samples",
     "other_unavailable",
+    "sample_collapse",
     "data",
 )
 
@@ -65,6 +67,8 @@ class Table1Row:
         other: Our other-protocol measurement of the same quantity, if any.
         paper: The quoted Table 1 row (None: the model is not in Table 1).
         data: What data our numbers come from.
+        collapse: Why the model's samples count as collapsed ("" when they do not, or
+            when the sample stage recorded no diversity).
 
     """
 
@@ -75,6 +79,7 @@ class Table1Row:
     other: Measurement | None
     paper: dict[str, str] | None
     data: str
+    collapse: str = ""
 
     @property
     def difference(self) -> float | None:
@@ -115,6 +120,7 @@ def table1_rows(
     datasets: Iterable[str] = (),
     models: Iterable[str] = (),
     params: dict[str, Any] | None = None,
+    samples_dir: str | Path | None = None,
 ) -> list[Table1Row]:
     """Assemble the table from our measurements and the quoted Table 1.
 
@@ -125,6 +131,8 @@ def table1_rows(
         datasets: Datasets to list first, in order (params ``pipeline.datasets``).
         models: Models to list first, in order (params ``pipeline.models``).
         params: Parsed params.yaml, to name the training settings (None: not named).
+        samples_dir: The sample stage's folder, whose ``<dataset>_<model>_diversity.json``
+            flag collapsed models (None: not checked).
 
     Returns:
         Rows in dataset, model, metric order.
@@ -143,6 +151,7 @@ def table1_rows(
         if params is not None:
             info += "; " + training_description(params, ds, ds_models)
         for model in ds_models:
+            collapse = _collapse(samples_dir, ds, model)
             for metric in TABLE1_METRICS:
                 pv = paper_variant(metric)
                 others = [v for v in VARIANTS if v.metric == metric and v is not pv]
@@ -150,8 +159,15 @@ def table1_rows(
                 other = next((m for m in found if m is not None), None)
                 quoted_row = paper.get((TABLE1_MODELS.get(model, ""), DATASET_LABELS[ds], metric))
                 ours = by_key.get((ds, model, pv.key))
-                rows.append(Table1Row(ds, model, metric, ours, other, quoted_row, info))
+                rows.append(Table1Row(ds, model, metric, ours, other, quoted_row, info, collapse))
     return rows
+
+
+def _collapse(samples_dir: str | Path | None, dataset: str, model: str) -> str:
+    if samples_dir is None:
+        return ""
+    found = load_diversity(diversity_path(samples_dir, f"{dataset}_{model.replace(':', '.')}"))
+    return found.note() if found is not None and found.collapsed else ""
 
 
 def _reason(m: Measurement | None, fallback: str) -> str:
@@ -190,6 +206,7 @@ def csv_records(rows: list[Table1Row], profile: str) -> list[dict[str, str]]:
                 "other_std": "" if o is None or o.std is None else repr(o.std),
                 "other_num_samples": o.num_samples() if o else "",
                 "other_unavailable": _reason(o, ""),
+                "sample_collapse": r.collapse,
                 "data": r.data,
             }
         )

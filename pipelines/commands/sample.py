@@ -3,7 +3,9 @@
 Writes OUT_DIR/<dataset>_<model>.npz (uint8 images (N, H, W, C), the seed and the
 checkpoint's step), OUT_DIR/<dataset>_<model>_samples.png (a grid of the first 64) and
 OUT_DIR/<dataset>_<model>_recon.png (test images, each row followed by its
-reconstruction). The npz can be scored with ``fsvae-bench score``.
+reconstruction) and OUT_DIR/<dataset>_<model>_diversity.json (how diverse the samples are
+beside real test images, and whether the model collapsed; see pipelines/diversity.py).
+The npz can be scored with ``fsvae-bench score``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 
 from pipelines.checkpoint import load_model, model_label
 from pipelines.data import ImageArrayDataset, load_split
+from pipelines.diversity import diversity_path, measure, write_diversity
 from pipelines.sampling import (
     generate,
     reconstruct,
@@ -46,14 +49,20 @@ def run(args: argparse.Namespace) -> int:
     stem = args.name or f"{meta['dataset']}_{model_label(meta).replace(':', '.')}"
     out_dir = Path(args.out_dir)
     samples = generate(model, args.num_samples, args.seed, progress=not args.no_progress)
+    images = to_uint8_hwc(samples)
+    real = load_split(args.prepared, meta["dataset"], "test")
+    diversity = measure(images, real)  # before any file: bad input writes nothing
     save_npz_atomic(
         out_dir / f"{stem}.npz",
-        images=to_uint8_hwc(samples),
+        images=images,
         seed=np.int64(args.seed),
         step=np.int64(meta["step"]),
     )
     save_grid(samples[:64], out_dir / f"{stem}_samples.png")
-    test = ImageArrayDataset(load_split(args.prepared, meta["dataset"], "test")[:32])
+    write_diversity(diversity_path(out_dir, stem), diversity)
+    if diversity.collapsed:
+        print(f"warning: the samples look collapsed: {diversity.note()}")
+    test = ImageArrayDataset(real[:32])
     originals = torch.stack([test[i] for i in range(len(test))])
     recons = reconstruct(model, originals, args.seed)
     save_grid(reconstruction_grid(originals, recons), out_dir / f"{stem}_recon.png")

@@ -5,7 +5,8 @@ autoencoder Fréchet distance under the paper's protocol beside the paper's valu
 (quoted from quoted/published-results.csv) and their difference; our other protocol
 variants (standard IS, pytorch-fid FID, our own autoencoder) in their own labelled
 column; the profile and the data actually used; unavailable metrics as n/a with the
-reason. Several seeds (``<dataset>_<model>_seed<k>.json``) are shown as mean ± std.
+reason; models whose samples collapsed (``--samples-dir``) marked as such. Several seeds
+(``<dataset>_<model>_seed<k>.json``) are shown as mean ± std.
 
 Example: ``fsvae-bench tables --metrics-dir results/metrics --out-dir results/tables``
 """
@@ -29,6 +30,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default="params.yaml", help="profile, datasets, models")
     parser.add_argument("--quoted", default="quoted/published-results.csv", help="paper values")
     parser.add_argument("--prepared", default=None, help="prepared data (default: params)")
+    parser.add_argument(
+        "--samples-dir",
+        default="results/samples",
+        help="the sample stage's folder; its *_diversity.json mark collapsed models",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline.get("datasets") or (),
         pipeline.get("models") or (),
         params,
+        samples_dir=args.samples_dir,
     )
     for path in write_tables(rows, str(params.get("profile", "unknown")), args.out_dir):
         print(path)

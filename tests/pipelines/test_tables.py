@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
+from pipelines.diversity import Diversity, diversity_path, write_diversity
 from pipelines.measured import load_measurements
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,6 +77,7 @@ def run_tables(project: Path) -> Path:
     out = project / "tables"
     args = ["tables", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(QUOTED)]
+    args += ["--samples-dir", str(project / "samples")]
     assert main([*args, "--prepared", str(project / "prepared")]) == 0
     return out
 
@@ -158,6 +160,22 @@ def test_every_table_states_the_profile(project: Path) -> None:
         assert "quick" in text and "NOT comparable in value" in text
     assert {r["profile"] for r in table_csv(out).values()} == {"quick"}
     assert "official data" in table_csv(out)[("fsvae", "IS")]["data"]
+
+
+def test_a_collapsed_model_is_marked_in_every_table(project: Path) -> None:
+    assert "COLLAPSED" not in (run_tables(project) / "table1.md").read_text()
+    # What the sample stage records for 64 identical samples (values of this test only).
+    samples = project / "samples"
+    write_diversity(diversity_path(samples, "mnist_fsvae"), Diversity(64, 1, 0.0, 0.3))
+    write_diversity(diversity_path(samples, "mnist_ann_vae"), Diversity(64, 64, 0.1, 0.3))
+    out = run_tables(project)
+    md = (out / "table1.md").read_text()
+    assert "**fsvae (COLLAPSED: samples all alike)**: 1 distinct of 64 samples" in md
+    assert "| fsvae (COLLAPSED" in md and "| ann_vae (COLLAPSED" not in md
+    rows = table_csv(out)
+    assert "1 distinct of 64" in rows[("fsvae", "FID")]["sample_collapse"]
+    assert rows[("ann_vae", "FID")]["sample_collapse"] == ""
+    assert "COLLAPSED" in (out / "table1.tex").read_text()
 
 
 def test_seeds_with_different_sample_counts_are_refused(project: Path) -> None:
