@@ -13,6 +13,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from fsvae.runtime import tune_process
 from pipelines import commands
 from pipelines.lifecycle import Stopped, stoppable
 
@@ -49,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     args = build_parser().parse_args(argv)
+    # Every command runs with the settings the benchmark measures (glibc heap kept,
+    # threads only on the cores other processes leave free); build_model alone does not.
+    tune_process()
     try:
         with stoppable():
             return int(args._run(args) or 0)
