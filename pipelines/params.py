@@ -9,7 +9,8 @@ Layout (see params.yaml for the values and profiles/ for the two profiles)::
     models:
       <name>: {class: package.module:Class,                # optional: a model of your own
                optim: {lr, betas, weight_decay}, options: {<model config field>: value},
-               train: {<train field>: value}}            # per-model training overrides
+               train: {<train field>: value},            # per-model training overrides
+               per_dataset: {<dataset>: {<train field>: value}}}  # per (model, dataset)
     datasets:
       <name>: {train: {...}, options: {...}}             # per-dataset overrides
 """
@@ -76,8 +77,9 @@ def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: 
     """Build the :class:`TrainConfig` of one (model, dataset) run.
 
     Later sources win: ``train``, ``data`` limits, ``models.<m>.optim``,
-    ``models.<m>.train``, ``datasets.<d>.train``, then ``overrides`` (CLI flags, None
-    values ignored).
+    ``models.<m>.train``, ``datasets.<d>.train``, ``models.<m>.per_dataset.<d>`` (a
+    model's recipe for one dataset, e.g. ESVAE's CelebA batch and learning rate), then
+    ``overrides`` (CLI flags, None values ignored).
 
     Args:
         params: Parsed params.yaml.
@@ -96,6 +98,7 @@ def train_config(params: dict[str, Any], model: str, dataset: str, **overrides: 
         **_section(params, "models", model, "optim"),
         **_section(params, "models", model, "train"),
         **_section(params, "datasets", dataset, "train"),
+        **_section(params, "models", model, "per_dataset", dataset),
     }
     if "seed" in params:
         values["seed"] = params["seed"]

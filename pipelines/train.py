@@ -42,6 +42,7 @@ from pipelines.checkpoint import (
     save_atomic,
 )
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
+from pipelines.optim import param_groups
 from pipelines.registry import build_model
 from pipelines.seeding import seed_everything
 from pipelines.train_config import TrainConfig
@@ -180,7 +181,7 @@ class Trainer:
         if config.compile:
             self.step_module = torch.compile(self.step_module)
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(),
+            param_groups(self.model, config.lr, config.lr_multipliers),
             lr=config.lr,
             betas=config.betas,
             weight_decay=config.weight_decay,

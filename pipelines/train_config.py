@@ -20,6 +20,8 @@ class TrainConfig:
         epochs: Number of epochs (reference: 150).
         batch_size: Images per step (reference: 250).
         lr: AdamW learning rate.
+        lr_multipliers: Module prefix -> multiple of ``lr`` for the parameters under it
+            (ESVAE: ``{sample_layer: 10}``); see :mod:`pipelines.optim`.
         betas: AdamW betas.
         weight_decay: AdamW weight decay (FSVAE 1e-3, ANN VAE 1e-2 as in the reference).
         seed: Seed of every random generator the run uses.
@@ -44,6 +46,7 @@ class TrainConfig:
     epochs: int = 150
     batch_size: int = 250
     lr: float = 1e-3
+    lr_multipliers: dict[str, float] = dataclasses.field(default_factory=dict)
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 1e-3
     seed: int = 0
