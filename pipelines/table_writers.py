@@ -74,7 +74,8 @@ def to_markdown(rows: list[Table1Row], profile: str) -> str:
     """Render the table as Markdown: one section per dataset, reasons as footnotes."""
     notes = Footnotes()
     out = [
-        "# Table 1: our measurements beside the paper's (Kamata et al., AAAI 2022)",
+        "# Table 1: our measurements beside the published ones "
+        "(Kamata et al., AAAI 2022; ESVAE: Zhan et al. 2023)",
         "",
         f"> **{profile_note(profile)}**",
         "",

@@ -230,8 +230,10 @@ def profile_note(profile: str) -> str:
 def legend() -> list[str]:
     """Lines explaining the columns (shared by the md and tex writers)."""
     return [
-        "Paper values are quoted from quoted/published-results.csv (paper's Table 1, "
-        "kamata1729/FullySpikingVAE imgs/results.png); every other number is measured here.",
+        "Paper values are quoted from quoted/published-results.csv (ANN VAE and FSVAE: the "
+        "FSVAE paper's Table 1, kamata1729/FullySpikingVAE imgs/results.png; ESVAE: Zhan et "
+        "al. 2023, Table I, QgZhan/ESVAE imgs/results.png, same metric code); every other "
+        "number is measured here.",
         "'ours, paper protocol' uses the reference's metric code (MSE in [-1, 1]; IS on "
         "un-normalised [0, 255] inputs; clean-fid FID against the authors' statistics; "
         "autoencoder FD with the authors' autoencoders). 'ours - paper' is given only for "

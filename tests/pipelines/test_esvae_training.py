@@ -1,10 +1,14 @@
-"""Per-model parameter groups and recipes from params, and ESVAE's exact checkpoint resume."""
+"""ESVAE in the pipeline: parameter groups, per-dataset recipes, exact resume, Table 1 rows."""
+
+from pathlib import Path
 
 import pytest
 import torch
 
 from fsvae.esvae import ESVAE
 from pipelines.checkpoint import load_checkpoint
+from pipelines.leaderboard import quoted_rows
+from pipelines.measured import DATASET_LABELS, PAPER_PROTOCOL, TABLE1_METRICS, TABLE1_MODELS
 from pipelines.optim import param_groups
 from pipelines.params import train_config
 from tests.pipelines.test_train import Crash, _assert_same_weights, _train
@@ -72,3 +76,17 @@ def test_esvae_resume_after_crash_equals_uninterrupted_run(prepared_mnist, tmp_p
     assert not torch.equal(
         full.model.sample_layer[0].weight, ESVAE.build("mnist", n_steps=2).sample_layer[0].weight
     )
+
+
+def test_every_table1_model_has_its_quoted_rows():
+    quoted = Path(__file__).resolve().parents[2] / "quoted" / "published-results.csv"
+    have = {
+        (r["model"], r["dataset"], r["metric"])
+        for r in quoted_rows(quoted)
+        if r["protocol"] == PAPER_PROTOCOL
+    }
+    assert TABLE1_MODELS["esvae"] == "ESVAE"
+    for label in TABLE1_MODELS.values():
+        for ds in DATASET_LABELS.values():
+            for metric in TABLE1_METRICS:
+                assert (label, ds, metric) in have, (label, ds, metric)
