@@ -40,7 +40,8 @@ def add_settings_options(parser: argparse.ArgumentParser, num_samples_default: i
     parser.add_argument("--fid-download", action="store_true", help="allow downloading them")
     parser.add_argument("--is-weights", help="torchvision ImageNet inception_v3 weights file")
     parser.add_argument("--paper-fid-stats", help="authors' *_clean_custom_na.npz (file/folder)")
-    parser.add_argument("--paper-dir", help="folder with the authors' stat_checkpoints/, stats/")
+    parser.add_argument("--asset-dir", default="cache/assets", help="asset cache (assets cmd)")
+    parser.add_argument("--offline", action="store_true", help="never download a missing asset")
     parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
     parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
     parser.add_argument("--cache-dir", default="cache", help="reference statistics cache")
@@ -62,7 +63,8 @@ def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSetting
         is_weights=args.is_weights,
         cache_dir=args.cache_dir,
         paper_fid_stats=args.paper_fid_stats,
-        paper_dir=args.paper_dir,
+        asset_dir=args.asset_dir,
+        offline=args.offline,
         paper_ae_weights=args.paper_ae_weights,
         own_ae=args.own_ae,
         device=args.device,

@@ -9,77 +9,37 @@ eval mode, generated images quantised to uint8 like the real test images.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from pipelines.data import to_model_range, to_uint8
+from pipelines.metrics.assets import Asset, get_asset
 from pipelines.metrics.autoencoder import encode_batches, load_own_autoencoder, paper_autoencoder
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import load_stats
 from pipelines.metrics.frechet import frechet_distance_to
 from pipelines.metrics.protocol import (
     MetricUnavailable,
-    git_blob_id,
     prefixed,
     sha256_file,
     version_of,
 )
 
-PAPER_DIR_ENV = "FSVAE_PAPER_METRICS"
-REPO_URL = (
-    "https://github.com/kamata1729/FullySpikingVAE/raw/"
-    "ffadb3d4bf4fe02927acb241ac11e6ad693c22dc/metrics/"
-)
-# (weights file, its git blob id, statistics file, its git blob id): reference MANIFEST.
-PAPER_FILES: dict[str, tuple[str, str, str, str]] = {
-    "mnist": (
-        "stat_checkpoints/mnist_64.pth",
-        "1ad0d7d291a49b828034925276cb3c6aa47033c1",
-        "stats/mnist_test_64.npz",
-        "25720d205d2f8f224ca2860b646a185ca8690cd2",
-    ),
-    "fashion-mnist": (
-        "stat_checkpoints/fashion_64.pth",
-        "4b69707d7cedcc0f62a267503e55fe04f02a03ce",
-        "stats/fashion_test_64.npz",
-        "f01247b955d7cd5a6338fd2bdc5691e0379b69ac",
-    ),
-    "cifar10": (
-        "stat_checkpoints/cifar10_128.pth",
-        "00f515b370ebac702e11c8f289fab3a7babd4263",
-        "stats/cifar10_test_128.npz",
-        "6ff4b1bf9fa65e843bc9aebcad5be66ddc1488e6",
-    ),
-    "celeba": (
-        "stat_checkpoints/celeba_128.pth",
-        "299d348a8662798852d8eb463e9a879e24816115",
-        "stats/celeba_test_128.npz",
-        "845e52d45f61298d7aa1b853fa0f356648a71608",
-    ),
-}
 PAPER_BATCH = 256
 
 
-def default_paper_dir() -> Path | None:
-    """Return ``$FSVAE_PAPER_METRICS`` or the shared reference copy next to the repository."""
-    if os.environ.get(PAPER_DIR_ENV):
-        return Path(os.environ[PAPER_DIR_ENV])
-    shared = Path(__file__).resolve().parents[3] / "shared" / "reference" / "fsvae-paper"
-    return shared if shared.is_dir() else None
-
-
-def _verified(folder: Path | None, rel: str, blob: str, given: str | Path | None) -> Path:
-    path = Path(given) if given else (folder / rel if folder else None)
-    if path is None or not path.is_file():
+def _explicit(asset: Asset, given: str | Path) -> Path:
+    # A file the user passed by hand is checked against the manifest like a cached one.
+    path = Path(given)
+    if not path.is_file():
+        raise MetricUnavailable(f"{asset.name} file {given} not found (passed by hand)")
+    found = asset.hash_of(path)
+    if not asset.matches(found):
         raise MetricUnavailable(
-            f"the authors' {rel} is not here ({path}); download {REPO_URL}{rel} "
-            f"(git blob {blob}) and pass it or put it under ${PAPER_DIR_ENV}/{rel}"
+            f"{given} has {asset.kind} {found}, the published {asset.filename} has {asset.digest}"
         )
-    found = git_blob_id(path)
-    if found != blob:
-        raise MetricUnavailable(f"{path} has git blob id {found}, the published file has {blob}")
     return path
 
 
@@ -89,8 +49,9 @@ class AutoencoderFD:
     Args:
         dataset: Dataset name.
         variant: ``paper`` or ``own``.
-        paper_dir: Folder with the authors' ``stat_checkpoints/`` and ``stats/`` (paper).
-        paper_weights: Explicit authors' weights file (e.g. a downloaded ``cifar10_128.pth``).
+        store: Asset store holding the authors' autoencoder and statistics (paper; default
+            ``cache/assets`` with ``$FSVAE_ASSET_MIRROR`` / ``$FSVAE_ASSET_URL``).
+        paper_weights: Explicit authors' weights file (checked against the manifest).
         own_path: Our trained autoencoder file (own).
         batch_size: Images per batch (paper: 256; it sets the BN statistics there).
 
@@ -100,7 +61,7 @@ class AutoencoderFD:
         self,
         dataset: str,
         variant: str = "paper",
-        paper_dir: str | Path | None = None,
+        store: AssetStore | None = None,
         paper_weights: str | Path | None = None,
         own_path: str | Path | None = None,
         batch_size: int = PAPER_BATCH,
@@ -108,15 +69,17 @@ class AutoencoderFD:
         self.variant, self.batch_size = variant, batch_size
         if variant == "paper":
             self.name = "afd_paper"
-            folder = Path(paper_dir) if paper_dir else default_paper_dir()
-            w_rel, w_blob, s_rel, s_blob = PAPER_FILES[dataset]
-            self.weights_path = _verified(folder, w_rel, w_blob, paper_weights)
-            self.stats_path = _verified(folder, s_rel, s_blob, None)
+            store = store or AssetStore.configure()
+            w_asset, s_asset = get_asset(f"ae_weights/{dataset}"), get_asset(f"ae_stats/{dataset}")
+            self.weights_path = (
+                _explicit(w_asset, paper_weights) if paper_weights else store.path(w_asset)
+            )
+            self.stats_path = store.path(s_asset)
             self.ae = paper_autoencoder(dataset)
             state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
             self.ae.load_state_dict(state, strict=True)
             self.mu_r, self.sigma_r = load_stats(self.stats_path)
-            self.ref = f"authors' {s_rel} (blob {s_blob})"
+            self.ref = f"authors' {s_asset.rel} (git blob {s_asset.digest})"
             self.num_ref: int | str = "10000 per the reference code (not stored in the file)"
         elif variant == "own":
             self.name = "afd_own"

@@ -6,7 +6,8 @@ images in [-1, 1] are mapped to [0, 255] floats (not rounded), grayscale repeate
 RGB, each image resized per channel with clean-fid's own PIL bicubic float resizer to
 299x299 (one image at a time, as clean-fid defines it), scaled ``(x - 128) / 128`` as
 clean-fid's TorchScript wrapper does, and fed to the FID Inception network. The
-statistics are not available offline; without them the metric is unavailable.
+statistics come from the asset cache (``fsvae-bench assets``); without them the
+metric is unavailable.
 """
 
 from __future__ import annotations
@@ -19,54 +20,44 @@ import torch
 from cleanfid.resize import make_resizer
 from tqdm import tqdm
 
+from pipelines.metrics.assets import get_asset
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import load_stats
 from pipelines.metrics.frechet import frechet_distance_to
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
 from pipelines.metrics.protocol import MetricUnavailable, git_blob_id, prefixed, version_of
 
-# File names and git blob ids in kamata1729/FullySpikingVAE@ffadb3d (reference MANIFEST).
-PAPER_FID_STATS: dict[str, tuple[str, str]] = {
-    "mnist": ("mnist_test_clean_custom_na.npz", "80685d7bc696a9285cf19109f199b258fee06450"),
-    "fashion-mnist": (
-        "fashion_test_clean_custom_na.npz",
-        "957c2dd2b4ef195d1bcd9d6fbf5da4b20fd723a4",
-    ),
-    "cifar10": ("cifar10_test_clean_custom_na.npz", "a486ea4c91b88e9dfe44107bcc17260d8bf3a0b6"),
-    "celeba": ("celeba_valid_clean_custom_na.npz", "aab04c0ac27b49aab6fb202a5b45bc89cd85f8f0"),
-}
-REPO_URL = (
-    "https://github.com/kamata1729/FullySpikingVAE/raw/"
-    "ffadb3d4bf4fe02927acb241ac11e6ad693c22dc/metrics/stats_fid/"
-)
 
-
-def find_paper_fid_stats(dataset: str, stats: str | Path | None) -> Path:
+def find_paper_fid_stats(
+    dataset: str, stats: str | Path | None, store: AssetStore | None = None
+) -> Path:
     """Return the verified paper statistics file for a dataset.
 
     Args:
         dataset: Dataset name.
-        stats: The ``.npz`` file itself or a folder holding it under its original name.
+        stats: The ``.npz`` file itself or a folder holding it under its original name
+            (None: the asset cache, see :mod:`pipelines.metrics.fetch`).
+        store: Asset store (default ``cache/assets`` with the environment's sources).
 
     Returns:
-        The file, after checking its git blob id.
+        The file, after checking its git blob id against the manifest.
 
     Raises:
-        MetricUnavailable: If it is not given, missing, or not the published file.
+        MetricUnavailable: If it cannot be had, or is not the published file.
 
     """
-    name, blob = PAPER_FID_STATS[dataset]
+    asset = get_asset(f"fid_stats/{dataset}")
     if stats is None:
-        raise MetricUnavailable(
-            f"the authors' clean-fid statistics {name} are not available offline; download "
-            f"{REPO_URL}{name} and pass it (--paper-fid-stats)"
-        )
+        return (store or AssetStore.configure()).path(asset)
     path = Path(stats)
-    path = path / name if path.is_dir() else path
+    path = path / asset.filename if path.is_dir() else path
     if not path.is_file():
-        raise MetricUnavailable(f"paper FID statistics {path} not found")
-    found = git_blob_id(path)
-    if found != blob:
-        raise MetricUnavailable(f"{path} has git blob id {found}, the published {name} has {blob}")
+        raise MetricUnavailable(f"paper FID statistics {stats} not found (passed by hand)")
+    found = asset.hash_of(path)
+    if not asset.matches(found):
+        raise MetricUnavailable(
+            f"{stats} has git blob id {found}, the published {asset.filename} has {asset.digest}"
+        )
     return path
 
 
@@ -75,11 +66,13 @@ class CleanFIDPaper:
 
     Args:
         dataset: Dataset name (selects the statistics file).
-        stats: Statistics file or folder (see :func:`find_paper_fid_stats`).
+        stats: Statistics file or folder (see :func:`find_paper_fid_stats`); None: the
+            asset cache.
         weights: FID Inception weights (same network as clean-fid's TorchScript).
         batch_size: Images per network pass.
         device: Torch device.
         progress: Show a tqdm bar.
+        store: Asset store for the statistics (default ``cache/assets``).
 
     """
 
@@ -93,8 +86,10 @@ class CleanFIDPaper:
         batch_size: int = 50,
         device: str = "cpu",
         progress: bool = True,
+        store: AssetStore | None = None,
     ) -> None:
-        self.stats_path = find_paper_fid_stats(dataset, stats)
+        self.asset = get_asset(f"fid_stats/{dataset}")
+        self.stats_path = find_paper_fid_stats(dataset, stats, store)
         self.weights = weights
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -143,7 +138,7 @@ class CleanFIDPaper:
             "network": "FID Inception (TF 2015-12-05), pytorch-fid InceptionV3, input (x-128)/128",
             **self.weights.protocol(),
             "num_gen": int(images.shape[0]),
-            "ref_stats": str(self.stats_path),
+            "ref_stats": f"authors' {self.asset.rel}",
             "ref_stats_blob": git_blob_id(self.stats_path),
             "quantisation": "none: generated images mapped to [0, 255] floats, not rounded",
             "resize": "clean-fid make_resizer('PIL', False, 'bicubic', (299, 299)), per channel",

@@ -26,6 +26,7 @@ from fsvae.contract import GenerativeModel
 from pipelines.data import load_split, to_model_range
 from pipelines.metrics.afd import AutoencoderFD
 from pipelines.metrics.clean_fid import CleanFIDPaper
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import FID, InceptionFeatures, ReferenceStats
 from pipelines.metrics.image_input import (
     check_model_images,
@@ -63,7 +64,9 @@ class EvalSettings:
         is_weights: torchvision ImageNet inception_v3 weights (else ``$FSVAE_IS_WEIGHTS``).
         cache_dir: Folder for reference statistics and our autoencoders.
         paper_fid_stats: The authors' clean-fid statistics file or folder.
-        paper_dir: Folder with the authors' ``stat_checkpoints/`` and ``stats/``.
+        asset_dir: The asset cache (``fsvae-bench assets``): weights and authors' files.
+        offline: Never download a missing asset (the mirror ``$FSVAE_ASSET_MIRROR`` still
+            serves); a missing asset makes its metrics unavailable, with the reason.
         paper_ae_weights: Explicit authors' autoencoder weights file.
         own_ae: Our autoencoder file (None: ``<cache_dir>/autoencoders/<dataset>.pt``).
         is_splits: Inception Score splits.
@@ -87,7 +90,8 @@ class EvalSettings:
     is_weights: str | None = None
     cache_dir: str = "cache"
     paper_fid_stats: str | None = None
-    paper_dir: str | None = None
+    asset_dir: str = "cache/assets"
+    offline: bool = False
     paper_ae_weights: str | None = None
     own_ae: str | None = None
     is_splits: int = 10
@@ -110,9 +114,15 @@ class EvalSettings:
         """Resolve the FID weights once per settings object (conversion runs at most once)."""
         if not self._fid_weights:
             self._fid_weights.append(
-                resolve_fid_weights(self.fid_weights, self.fid_weights_dir, self.fid_download)
+                resolve_fid_weights(
+                    self.fid_weights, self.fid_weights_dir, self.fid_download, self.asset_store()
+                )
             )
         return self._fid_weights[0]
+
+    def asset_store(self) -> AssetStore:
+        """The asset cache with the environment's mirror / download base."""
+        return AssetStore.configure(self.asset_dir, online=not self.offline, progress=self.progress)
 
 
 def build_sample_metric(
@@ -136,13 +146,14 @@ def build_sample_metric(
     if name == "fid_paper":
         weights = s.fid_weights_file()
         stats = s.paper_fid_stats
-        return CleanFIDPaper(dataset, stats, weights, s.batch_size, s.device, s.progress)
+        store = s.asset_store()
+        return CleanFIDPaper(dataset, stats, weights, s.batch_size, s.device, s.progress, store)
     if name in ("is", "is_paper"):
         variant = "standard" if name == "is" else "paper"
-        weights = resolve_is_weights(s.is_weights)
+        weights = resolve_is_weights(s.is_weights, s.asset_store())
         return InceptionScore(weights, variant, s.is_splits, s.batch_size, s.device, s.progress)
     if name == "afd_paper":
-        return AutoencoderFD(dataset, "paper", s.paper_dir, s.paper_ae_weights)
+        return AutoencoderFD(dataset, "paper", s.asset_store(), s.paper_ae_weights)
     if name == "afd_own":
         own = s.own_ae or Path(s.cache_dir) / "autoencoders" / f"{dataset}.pt"
         return AutoencoderFD(dataset, "own", own_path=own)

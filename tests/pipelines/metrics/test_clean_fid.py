@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -9,15 +11,18 @@ from cleanfid.resize import make_resizer
 
 from pipelines.data import to_model_range
 from pipelines.metrics import clean_fid
+from pipelines.metrics.assets import get_asset
 from pipelines.metrics.clean_fid import CleanFIDPaper, find_paper_fid_stats
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import nhwc_to_nchw
 from pipelines.metrics.inception import torchscript_path
 from pipelines.metrics.protocol import MetricUnavailable, git_blob_id
 
 
-def test_unavailable_without_the_authors_statistics():
+def test_unavailable_without_the_authors_statistics(tmp_path):
+    store = AssetStore(cache_dir=tmp_path, online=False)
     with pytest.raises(MetricUnavailable, match="mnist_test_clean_custom_na.npz"):
-        find_paper_fid_stats("mnist", None)
+        find_paper_fid_stats("mnist", None, store)
 
 
 def test_wrong_statistics_file_is_rejected(tmp_path):
@@ -31,7 +36,8 @@ def test_wrong_statistics_file_is_rejected(tmp_path):
 def test_features_follow_clean_fid_exactly(fid_weights, mnist_test, tmp_path, monkeypatch):
     stats = tmp_path / "mine.npz"
     np.savez(stats, mu=np.zeros(2048), sigma=np.eye(2048))
-    monkeypatch.setitem(clean_fid.PAPER_FID_STATS, "mnist", ("mine.npz", git_blob_id(stats)))
+    mine = dataclasses.replace(get_asset("fid_stats/mnist"), digest=git_blob_id(stats))
+    monkeypatch.setattr(clean_fid, "get_asset", lambda name: mine)
     metric = CleanFIDPaper("mnist", stats, fid_weights, progress=False)
     images = to_model_range(nhwc_to_nchw(torch.from_numpy(mnist_test[:3])))
     ours = metric.features(images)
