@@ -8,8 +8,9 @@ that decide comparability, into ``results/leaderboard.csv``.
 protocol only (metric variant, feature network, sample count, reference split,
 resolution, profile), and list the rows it was not compared with and why.
 
-``add ROW.json|csv``: validate rows (columns, types, known dataset and metric, no
-duplicate) and append them atomically; on any error the CSV is left unchanged.
+``add ROW.json|csv``: validate rows (columns, types, known dataset and metric, a
+metric / metric_variant / protocol / feature_network / reference_split combination that
+exists, no duplicate) and append them atomically; on any error the CSV is left unchanged.
 
 See docs/leaderboard.md. Examples::
 

@@ -108,15 +108,21 @@ def read_images(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise DataNotFoundError(f"{path} not found: give an .npz file or a folder of images")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            raise ImageInputError(f"{path} is a .npy array, not an .npz with an 'images' array")
+        with data:
             keys = list(data.keys())
             images = data["images"] if "images" in keys else None
+    except ImageInputError:
+        raise
     except Exception as err:  # noqa: BLE001 - any parse failure means "not a readable .npz"
         raise ImageInputError(
             f"{path} is not a readable .npz file ({type(err).__name__}: {err})"
         ) from err
-    if images is None:
-        raise ImageInputError(f"{path} has no 'images' array (keys: {keys})")
+    if not isinstance(images, np.ndarray):
+        found = f"keys: {keys}" if images is None else f"'images' holds {type(images).__name__}"
+        raise ImageInputError(f"{path} has no 'images' numpy array ({found})")
     return images
 
 
