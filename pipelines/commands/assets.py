@@ -23,8 +23,9 @@ import sys
 from pathlib import Path
 
 from pipelines.data.atomic import atomic_target
-from pipelines.metrics.assets import ASSETS, DATASETS, assets_for
+from pipelines.metrics.assets import ASSETS, assets_for
 from pipelines.metrics.fetch import DEFAULT_CACHE, AssetCorrupt, AssetStore, AssetUnavailable
+from pipelines.options import add_dataset_argument
 from pipelines.params import load_params
 
 HELP = "fetch, verify and cache the metric assets (weights, authors' statistics)"
@@ -32,7 +33,7 @@ HELP = "fetch, verify and cache the metric assets (weights, authors' statistics)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
-    parser.add_argument("--dataset", choices=DATASETS, help="only this dataset's (default all)")
+    add_dataset_argument(parser, required=False, what="only this dataset's assets (default all)")
     parser.add_argument("--offline", action="store_true", help="never download; mirror only")
     parser.add_argument("--cache-dir", default=DEFAULT_CACHE, help="asset cache folder")
     parser.add_argument("--mirror", help="local mirror <host>/<path> (default $FSVAE_ASSET_MIRROR)")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pipelines.data.arrays import DATASETS
 from pipelines.metrics.protocol import git_blob_id
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba")
 HASH_KINDS = ("git-blob", "sha256-prefix", "sha256")
 _CHUNK = 1 << 20
 
