@@ -22,6 +22,9 @@ from pipelines.metrics.frechet import frechet_distance_to, gaussian_stats
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
 from pipelines.metrics.protocol import prefixed, version_of
 
+# Layout of the Inception forward pass: not pytorch-fid's NCHW, so labelled in results.
+MEMORY_FORMAT = "channels_last (FID moves < 1e-6 relative vs NCHW)"
+
 
 def nhwc_to_nchw(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Return a (N, C, H, W) tensor view of (N, H, W, C) images without copying data."""
@@ -50,6 +53,9 @@ class InceptionFeatures:
         # Resize here, before grayscale is repeated: the same bilinear values as
         # pytorch-fid's resize inside the network, on a third of the pixels.
         self.net = build_fid_inception(weights, resize_input=False).to(self.device)
+        # Channels-last: oneDNN's fastest convolution layout on the CPU (1.18x measured);
+        # features move by <= 2e-5 and FID by ~1e-7 relative (docs/performance.md).
+        self.net = self.net.to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def __call__(self, images_uint8: torch.Tensor, desc: str = "FID features") -> np.ndarray:
@@ -75,7 +81,7 @@ class InceptionFeatures:
             x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1).contiguous()
-            feats = self.net(x)[0].flatten(1)
+            feats = self.net(x.contiguous(memory_format=torch.channels_last))[0].flatten(1)
             out[start : start + batch.shape[0]] = feats.cpu().double().numpy()
         return out
 
@@ -145,6 +151,7 @@ class ReferenceStats:
             "num_images": int(len(images)),
             "weights_sha256": features.weights.sha256,
             "pytorch_fid": version_of("pytorch-fid"),
+            "memory_format": MEMORY_FORMAT,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
@@ -193,6 +200,7 @@ class FID:
             "quantisation": "generated images rounded and clamped to uint8, like the real ones",
             "resize": "bilinear to 299x299 inside pytorch-fid (F.interpolate, align_corners=False)",
             "grayscale": "repeated to 3 channels",
+            "memory_format": MEMORY_FORMAT,
             "distance": "Frechet, float64",
         }
         return prefixed(self.name, fields)
