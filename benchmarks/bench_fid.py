@@ -1,7 +1,9 @@
 """Images/s of our FID feature path vs pytorch-fid's calculate_activation_statistics.
 
 Both use the same network and weights on the same real MNIST test images: pytorch-fid
-reads them as PNG files (its only input), ours takes the uint8 array in memory.
+reads them as PNG files (its only input), ours takes the uint8 array in memory and
+runs Inception channels-last. Both run under ``fsvae.runtime.tune_process()``, as
+``fsvae-bench evaluate`` does.
 Prints both rates and the ratio (ours / pytorch-fid; >= 1 means ours is not slower).
 
 Usage: .venv/bin/python benchmarks/bench_fid.py [--num 100] [--batch-size 50]
@@ -22,6 +24,7 @@ import torch
 from PIL import Image
 from pytorch_fid.fid_score import calculate_activation_statistics
 
+from fsvae.runtime import tune_process
 from pipelines.metrics.fid import InceptionFeatures, nhwc_to_nchw
 from pipelines.metrics.frechet import gaussian_stats
 from pipelines.metrics.inception import build_fid_inception, resolve_fid_weights
@@ -44,6 +47,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=50)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    tune_process()  # what every fsvae-bench command does; both paths run under it
     images = mnist_test(args.num)
     weights = resolve_fid_weights()
     ours = InceptionFeatures(weights, batch_size=args.batch_size, progress=False)
