@@ -83,4 +83,4 @@ def mirror_label(mirror: Path) -> str:
 
 def root_label(data_root: Path) -> str:
     """Name the data root in provenance: as given when relative, else without its location."""
-    return f"data root {data_root}" if not data_root.is_absolute() else "the data root"
+    return f"the data root ({data_root})" if not data_root.is_absolute() else "the data root"
