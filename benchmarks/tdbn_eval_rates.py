@@ -28,10 +28,7 @@ def main() -> None:
     test = ImageArrayDataset(load_split("prepared", dataset, "test")[:16])
     xt = torch.stack([test[i] for i in range(len(test))])
     model = build_model("fsvae", dataset)
-    if cumulative:
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.momentum = None
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     names = [
         n
         for n, _ in model.named_modules()
@@ -43,6 +40,9 @@ def main() -> None:
         model.train()
         with torch.no_grad():
             while done < k:
+                if cumulative:  # momentum 1/n: the running value is the mean of all n passes
+                    for m in norms:
+                        m.momentum = 1.0 / (done + 1)
                 batch = torch.stack([data[(16 * done + i) % len(data)] for i in range(16)])
                 model.reconstruct(batch, generator=torch.Generator().manual_seed(done))
                 done += 1
