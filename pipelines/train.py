@@ -211,6 +211,8 @@ class Trainer:
             "rng": rng_states(),
             "rng_ranks": self.dist.all_gather(rng_states()) if self.dist.world > 1 else None,
             "versions": package_versions(),
+            # The CPU thread count changes float summation order; a resumed run uses it again.
+            "num_threads": torch.get_num_threads(),
             **{k: v for k, v in vars(self.state).items()},
         }
 
@@ -254,6 +256,11 @@ class Trainer:
             )
         self.model.load_state_dict(ckpt["model_state"])
         self.optimizer.load_state_dict(ckpt["optimizer_state"])
+        saved_threads = ckpt.get("num_threads")
+        if saved_threads and not os.environ.get("OMP_NUM_THREADS"):
+            # fsvae-bench picks the thread count from the machine's load at start; resuming
+            # with another count would continue a different float computation.
+            torch.set_num_threads(int(saved_threads))
         per_rank = ckpt.get("rng_ranks") or [ckpt["rng"]]
         restore_rng_states(
             per_rank[self.dist.rank] if self.dist.rank < len(per_rank) else ckpt["rng"]

@@ -77,6 +77,22 @@ def test_resume_after_crash_equals_uninterrupted_run(prepared_mnist, tmp_path):
     assert resumed.state.finished and resumed.state.step == 6
 
 
+def test_resume_continues_with_the_saved_thread_count(prepared_mnist, tmp_path, monkeypatch):
+    """fsvae-bench picks threads from the load; a resumed run must use the saved count."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with pytest.raises(Crash):
+            _train(prepared_mnist, tmp_path / "run", crash_at=2)
+        assert load_checkpoint(tmp_path / "run" / "last.pt")["num_threads"] == 1
+        torch.set_num_threads(2)
+        _train(prepared_mnist, tmp_path / "run")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_kill_during_training_then_resume(prepared_mnist, tmp_path):
     """SIGKILL the CLI mid-run; running it again resumes and matches a clean run."""
 
