@@ -1,4 +1,4 @@
-"""Time-folded spiking layers: tdBN, synaptic op + tdBN + LIF blocks, membrane output, PSP.
+"""Time-folded spiking layers: synaptic op + tdBN + LIF blocks, their streaming state, PSP.
 
 Tensors carry time as the LEADING axis, ``(T, N, ...)``. Synaptic ops and tdBN see
 the sequence folded into the batch, ``(T*N, ...)``: one large conv/matmul instead of
@@ -11,121 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from fsvae.neurons import LIF, LIFState
+from fsvae.tdbn import TdBatchNorm
 
-
-class TdBatchNorm(nn.BatchNorm2d):
-    """Threshold-dependent batch norm (Zheng et al. 2021) on time-folded tensors.
-
-    ``y = gamma * alpha * Vth * (x - mean) / sqrt(var + eps) + beta`` with statistics
-    over every axis but the channel axis. Accepts ``(B, C)`` (linear layers) and
-    ``(B, C, H, W)`` (conv layers), ``B = T*N``.
-
-    Args:
-        num_features: Channels.
-        alpha: Scale factor (reference: 1 in encoder/decoder, 2 in prior/posterior).
-        threshold: Neuron threshold ``Vth``.
-
-    """
-
-    def __init__(self, num_features: int, alpha: float = 1.0, threshold: float = 0.2) -> None:
-        super().__init__(num_features)
-        self.scale = float(alpha) * float(threshold)
-
-    def _check_input_dim(self, x: torch.Tensor) -> None:
-        if x.dim() not in (2, 4):
-            raise ValueError(f"expected a 2-D or 4-D time-folded input, got {x.dim()}-D")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise with batch statistics (training) or running statistics (eval)."""
-        self._check_input_dim(x)
-        if self.training:
-            self.num_batches_tracked.add_(1)
-        # Folding alpha*Vth into the affine weight is exactly gamma * (alpha*Vth*x_hat).
-        return F.batch_norm(
-            x,
-            self.running_mean,
-            self.running_var,
-            self.weight * self.scale,
-            self.bias,
-            self.training,
-            self.momentum,
-            self.eps,
-        )
-
-    def forward_repeated(self, x: torch.Tensor, steps: int) -> torch.Tensor:
-        """Normalise one step of a sequence that repeats ``x`` at every one of ``steps``.
-
-        The batch mean and biased variance of a T-fold repeat equal those of ``x``, so
-        normalising ``x`` once gives exactly the repeated sequence's output. Only the
-        running variance differs: it receives the unbiased estimate with the repeated
-        count ``n = T*N*H*W``, i.e. ``var * n / (n - 1)``, which is applied here (not
-        ``F.batch_norm``'s ``N*H*W``), so running statistics match the plain path.
-
-        Args:
-            x: Folded single step, ``(N, C)`` or ``(N, C, H, W)``.
-            steps: Number of time steps T the input is repeated over.
-
-        Returns:
-            The normalised step, same shape as ``x``.
-
-        """
-        self._check_input_dim(x)
-        if not self.training:
-            return self(x)
-        out = F.batch_norm(x, None, None, self.weight * self.scale, self.bias, True, 0.0, self.eps)
-        self.num_batches_tracked.add_(1)
-        if self.running_mean is not None and self.running_var is not None:
-            momentum = self.momentum
-            if momentum is None:  # cumulative moving average, as nn.BatchNorm2d
-                momentum = 1.0 / float(self.num_batches_tracked)
-            with torch.no_grad():
-                dims = [d for d in range(x.dim()) if d != 1]
-                var, mean = torch.var_mean(x, dim=dims, correction=0)
-                n = x.numel() // x.shape[1] * steps
-                self.running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
-                self.running_var.mul_(1 - momentum).add_(var, alpha=momentum * n / max(n - 1, 1))
-        return out
-
-    def stream(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:
-        """Normalise the next chunk of a sequence that is fed step by step.
-
-        Eval mode uses the running statistics, so streaming equals the full pass. In
-        training mode the statistics are those of the whole prefix seen so far
-        (accumulated in ``state``), without touching the running statistics: the
-        closest a single pass can get to the reference's per-prefix re-runs.
-
-        Args:
-            x: Folded chunk, ``(B, C)`` or ``(B, C, H, W)``.
-            state: The block's streaming state, holding the accumulated sums.
-
-        Returns:
-            The normalised chunk.
-
-        """
-        if not self.training:
-            return self(x)
-        dims = [d for d in range(x.dim()) if d != 1]
-        xd = x.detach().double()
-        count = x.numel() // x.shape[1]
-        state.bn_count += count
-        state.bn_sum = xd.sum(dims) + (0 if state.bn_sum is None else state.bn_sum)
-        state.bn_sumsq = (xd * xd).sum(dims) + (0 if state.bn_sumsq is None else state.bn_sumsq)
-        mean = state.bn_sum / state.bn_count
-        var = (state.bn_sumsq / state.bn_count - mean * mean).clamp_min(0)
-        return F.batch_norm(
-            x,
-            mean.to(self.weight.dtype),
-            var.to(self.weight.dtype),
-            self.weight * self.scale,
-            self.bias,
-            False,
-            0.0,
-            self.eps,
-        )
+__all__ = ["BlockState", "NeuronParams", "SpikingBlock", "TdBatchNorm", "psp"]
 
 
 @dataclass
@@ -192,13 +83,17 @@ class SpikingBlock(nn.Module):
         self.op = op
         self.bn = TdBatchNorm(channels, bn_alpha, neuron.threshold) if bn_alpha else None
         self.lif = neuron.neuron() if spiking else None
+        # Memory layout of 4-D activations: channels-last unless a model measures better.
+        self.channels_last = True
 
     def _fold(self, x: torch.Tensor) -> torch.Tensor:
         folded = x.flatten(0, 1)
         if folded.dim() == 4:
-            # oneDNN's (transposed) convolutions are 2-4x faster on channels-last input
-            # on CPU; LIF and tdBN are layout-agnostic, so the layout carries through.
-            folded = folded.contiguous(memory_format=torch.channels_last)
+            # oneDNN's (transposed) convolutions are mostly 2-4x faster on channels-last
+            # input on CPU; LIF and tdBN are layout-agnostic, so the layout carries
+            # through. ``channels_last = False`` runs the block in NCHW.
+            fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+            folded = folded.contiguous(memory_format=fmt)
         return folded
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
