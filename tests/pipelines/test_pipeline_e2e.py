@@ -141,6 +141,11 @@ def test_full_pipeline_writes_metrics_tables_and_grids(project):
     board = pd.read_csv(root / "results" / "leaderboard.csv")
     measured = board[board["kind"] == "measured"]
     assert "tiny_vae" in set(measured["model"]), sorted(set(board["model"]))
+    assert "esvae" in set(measured["model"]), sorted(set(board["model"]))
+    # Our ESVAE rows stand beside the quoted ESVAE values.
+    table1 = pd.read_csv(root / "results" / "tables" / "table1.csv")
+    esvae_rows = table1[table1["model"] == "esvae"]
+    assert len(esvae_rows) and esvae_rows["paper_quoted"].notna().all()
     # Nothing left to do: the pipeline is reproducible as recorded.
     status = _dvc(root, "status", env=env)
     assert "changed" not in status.stdout, status.stdout
