@@ -1,0 +1,88 @@
+"""benchmarks/stream_vs_prefix.py end to end at a tiny size, and run_gpu.sh without a GPU."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.stream_vs_prefix import compare, main  # noqa: E402
+
+
+def test_stream_and_prefix_train_evaluate_and_report(prepared_mnist, tmp_path, monkeypatch):
+    """Both modes train through the Trainer and get recon MSE and the authors' AFD (no FID)."""
+    if not os.environ.get("FSVAE_ASSET_MIRROR"):
+        pytest.skip("FSVAE_ASSET_MIRROR is not set: the authors' MNIST autoencoder comes from it")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "svp.json"
+    argv = [
+        "--steps", "2", "--seeds", "0", "--T", "4", "--batch", "8", "--threads", "1",
+        "--num-test", "32", "--num-samples", "16", "--metrics", "recon_mse,afd_paper",
+        "--device", "cpu", "--prepared", str(prepared_mnist), "--cache-dir", str(tmp_path / "c"),
+        "--out", str(out), "--no-progress",
+    ]  # fmt: skip
+    record = main(argv)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(record))
+    assert record["command"].startswith("python benchmarks/stream_vs_prefix.py --steps 2 ")
+    runs = {r["mode"]: r for r in record["runs"]}
+    assert sorted(runs) == ["prefix", "stream"]
+    for mode, run in runs.items():
+        assert run["train_config"]["model_options"] == {"n_steps": 4, "posterior_sampling": mode}
+        assert run["train_config"]["max_steps"] == 2 and run["train_config"]["batch_size"] == 8
+        assert run["s_per_step"] > 0 and run["eval_seconds"] > 0
+        assert set(run["metrics"]) == {"recon_mse", "afd_paper"}
+        assert all(math.isfinite(v) and v > 0 for v in run["metrics"].values())
+    # At T = 4 the modes train different models (at T = 2 they coincide), so the mode
+    # must have reached the model for these to differ.
+    assert runs["stream"]["metrics"] != runs["prefix"]["metrics"]
+    summary = record["summary"]
+    assert set(summary) == {"recon_mse", "afd_paper", "s_per_step"}
+    recon = summary["recon_mse"]
+    assert recon["per_mode"]["stream"]["mean"] == runs["stream"]["metrics"]["recon_mse"]
+    assert recon["per_mode"]["stream"]["std"] is None  # one seed: no spread
+    assert recon["stream_minus_prefix"]["within"] is None
+    full = record["full_run_extrapolated"]["prefix"]
+    assert full["steps"] == 7500 * 150
+    assert full["hours"] == pytest.approx(full["steps"] * runs["prefix"]["s_per_step"] / 3600)
+
+
+def test_difference_is_judged_against_the_seed_spread():
+    a = {"mean": 1.0, "std": 0.3, "n": 3}
+    b = {"mean": 1.2, "std": 0.4, "n": 3}
+    c = compare(a, b)
+    assert c["diff"] == pytest.approx(-0.2)
+    assert c["pooled_std"] == pytest.approx(math.sqrt(0.125))
+    assert c["within"] is True
+    assert compare({**a, "mean": 2.0}, b)["within"] is False
+
+
+def test_bad_options_fail_with_one_line():
+    with pytest.raises(SystemExit):
+        main(["--metrics", "fid,bogus"])
+    with pytest.raises(SystemExit):
+        main(["--steps", "0"])
+
+
+def test_run_gpu_without_cuda_says_so_and_fails(tmp_path):
+    """No CUDA device: a clear message on stderr, exit status 1, nothing measured."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHON": sys.executable}
+    before = set((ROOT / "benchmarks" / "results").iterdir())
+    done = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "run_gpu.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "no CUDA device" in done.stderr and "nothing measured" in done.stderr
+    assert set((ROOT / "benchmarks" / "results").iterdir()) == before
