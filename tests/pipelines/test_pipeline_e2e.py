@@ -62,6 +62,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
     params["datasets"]["mnist"] = {"train": {"epochs": 6}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "FSVAE_DATA_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1"}
+    # One thread count for every stage process: unpinned, each picks its own from the load
+    # of the moment, and the clean run below could sum floats in another order.
+    env.setdefault("OMP_NUM_THREADS", "2")
     assert _dvc(root, "init", "--no-scm", "-q", env=env).returncode == 0
     return root, env
 
@@ -147,5 +150,7 @@ def test_full_pipeline_writes_metrics_tables_and_grids(project):
     esvae_rows = table1[table1["model"] == "esvae"]
     assert len(esvae_rows) and esvae_rows["paper_quoted"].notna().all()
     # Nothing left to do: the pipeline is reproducible as recorded.
-    status = _dvc(root, "status", env=env)
-    assert "changed" not in status.stdout, status.stdout
+    # Only the assets stage may be listed: it is always_changed by design (it re-checks the
+    # mirror / downloads on every repro; its unchanged output reruns nothing downstream).
+    status = json.loads(_dvc(root, "status", "--json", env=env).stdout)
+    assert status in ({}, {"assets": ["always changed"]}), status
