@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch import nn
 
+from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.inception import IS_WEIGHTS_ENV, resolve_is_weights
 from pipelines.metrics.inception_score import InceptionScore, inception_score
 from pipelines.metrics.protocol import MetricUnavailable
@@ -43,5 +44,10 @@ def test_metric_class_with_fake_classifier():
 def test_missing_weights_are_unavailable(monkeypatch, tmp_path):
     monkeypatch.delenv(IS_WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(MetricUnavailable, match="not found"):
-        resolve_is_weights(None)
+    # Offline, empty cache, no mirror: nothing to find and nothing downloaded.
+    store = AssetStore(cache_dir=tmp_path / "assets", mirror=None, online=False)
+    with pytest.raises(MetricUnavailable, match="inception_v3_google-0cc3c7bd.pth") as caught:
+        resolve_is_weights(None, store=store)
+    message = str(caught.value)
+    assert "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth" in message
+    assert not (tmp_path / "assets").exists() or not any((tmp_path / "assets").rglob("*.pth"))
