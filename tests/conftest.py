@@ -14,6 +14,14 @@ from tests.mirror import data_mirror
 # unless OMP_NUM_THREADS pins it. Tests call the CLI in this process and in subprocesses and
 # compare float results across runs, so they all use one count: PyTorch's default here.
 os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
+TEST_THREADS = int(os.environ["OMP_NUM_THREADS"])
+
+
+@pytest.fixture(autouse=True)
+def _same_thread_count():
+    """Each test starts with the one thread count, whatever an earlier test set in-process."""
+    torch.set_num_threads(TEST_THREADS)
+    yield
 
 
 @pytest.fixture(scope="session")
