@@ -51,10 +51,17 @@ class LatentNet(nn.Module):
         """Return a fresh streaming state (one per layer), owned by the caller."""
         return [BlockState() for _ in self.layers]
 
-    def stream(self, x: torch.Tensor, state: list[BlockState]) -> torch.Tensor:
-        """Run on the next step(s) ``(T', N, in_dim)``, continuing from ``state``."""
+    def stream(
+        self, x: torch.Tensor, state: list[BlockState], update_running: bool = False
+    ) -> torch.Tensor:
+        """Run on the next step(s) ``(T', N, in_dim)``, continuing from ``state``.
+
+        ``update_running`` (training mode): each tdBN folds the statistics of the prefix
+        seen so far into its running statistics, where the reference re-runs the
+        network on that prefix (and so updates them once per re-run).
+        """
         for layer, s in zip(self.layers, state, strict=True):
-            x = layer.stream(x, s)
+            x = layer.stream(x, s, update_running)
         return x.unflatten(-1, (self.latent_dim, self.k))
 
 
@@ -129,7 +136,8 @@ def sample_posterior(
         state = net.new_state()
         for t in range(steps - 1):
             if mode == "stream":
-                q_t = net.stream(torch.cat([x_d[t], hist[-1]], -1).unsqueeze(0), state)[0]
+                step = torch.cat([x_d[t], hist[-1]], -1).unsqueeze(0)
+                q_t = net.stream(step, state, update_running=True)[0]
             else:
                 q_t = net(torch.cat([x_d[: t + 1], torch.stack(hist)], -1))[-1]
             hist.append(pick(q_t, index[t]))
@@ -170,7 +178,8 @@ def prior_input(
     with torch.no_grad():
         for t in range(z.shape[0] - 1):
             if mode == "stream" and t <= last:
-                p_t = net.stream(inputs[t].unsqueeze(0), state)[0]
+                # Running statistics move only where the reference re-runs the prior.
+                p_t = net.stream(inputs[t].unsqueeze(0), state, use_prior[t])[0]
             elif use_prior[t]:
                 p_t = net(torch.stack(inputs))[-1]
             if use_prior[t]:
@@ -200,7 +209,7 @@ def sample_prior(net: LatentNet, index: torch.Tensor, mode: str = "stream") -> t
     state = net.new_state()
     for t in range(steps):
         if mode == "stream":
-            p_t = net.stream(inputs[t].unsqueeze(0), state)[0]
+            p_t = net.stream(inputs[t].unsqueeze(0), state, update_running=True)[0]
         else:
             p_t = net(torch.stack(inputs))[-1]
         inputs.append(pick(p_t, index[t]))

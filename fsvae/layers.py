@@ -134,12 +134,16 @@ class SpikingBlock(nn.Module):
         y = y.unsqueeze(0).expand(steps, *y.shape)
         return self.lif(y) if self.lif is not None else y
 
-    def stream(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:
+    def stream(
+        self, x: torch.Tensor, state: BlockState, update_running: bool = False
+    ) -> torch.Tensor:
         """Process the next chunk of a sequence, continuing from ``state``.
 
         Args:
             x: ``(T', N, ...)`` chunk (usually one step).
             state: The block's streaming state, updated in place.
+            update_running: Training mode: update tdBN running statistics with the
+                prefix's statistics (:meth:`TdBatchNorm.stream`).
 
         Returns:
             ``(T', N, ...)`` spikes (or currents if not spiking).
@@ -148,7 +152,7 @@ class SpikingBlock(nn.Module):
         steps = x.shape[0]
         y = self.op(self._fold(x))
         if self.bn is not None:
-            y = self.bn.stream(y, state)
+            y = self.bn.stream(y, state, update_running)
         y = y.unflatten(0, (steps, -1))
         return self.lif(y, state.lif) if self.lif is not None else y
 

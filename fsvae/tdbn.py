@@ -122,17 +122,24 @@ class TdBatchNorm(nn.BatchNorm2d):
         self._update_running(mean, var, count)
         return out
 
-    def stream(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:
+    def stream(
+        self, x: torch.Tensor, state: BlockState, update_running: bool = False
+    ) -> torch.Tensor:
         """Normalise the next chunk of a sequence that is fed step by step.
 
         Eval mode uses the running statistics, so streaming equals the full pass. In
         training mode the statistics are those of the whole prefix seen so far
-        (accumulated in ``state``), without touching the running statistics: the
-        closest a single pass can get to the reference's per-prefix re-runs.
+        (accumulated in ``state``): the closest a single pass can get to the
+        reference's per-prefix re-runs. With ``update_running`` the running statistics
+        then take one momentum update with that prefix's mean and variance (unbiased
+        over the prefix's count), as the reference's re-run on the same prefix does:
+        same number of updates, same momentum schedule, same statistics wherever the
+        prefix's pre-normalisation values are the same (exactly so in the first layer).
 
         Args:
             x: Folded chunk, ``(B, C)`` or ``(B, C, H, W)``.
             state: The block's streaming state, holding the accumulated sums.
+            update_running: Fold the prefix statistics into the running statistics.
 
         Returns:
             The normalised chunk.
@@ -148,6 +155,8 @@ class TdBatchNorm(nn.BatchNorm2d):
         state.bn_sumsq = (xd * xd).sum(dims) + (0 if state.bn_sumsq is None else state.bn_sumsq)
         mean = state.bn_sum / state.bn_count
         var = (state.bn_sumsq / state.bn_count - mean * mean).clamp_min(0)
+        if update_running:
+            self._update_running(mean, var, state.bn_count)
         return F.batch_norm(
             x,
             mean.to(self.weight.dtype),
