@@ -11,7 +11,6 @@ import gzip
 from pathlib import Path
 
 import numpy as np
-from torchvision import datasets as tvd
 
 from pipelines.data.checksums import copy_verified, verify_file
 from pipelines.data.errors import DataFormatError, DataNotFoundError
@@ -63,6 +62,8 @@ def load_idx(dataset: str, data_root: Path, mirror: Path | None, download: bool)
         ChecksumError: If a file is corrupted or truncated.
 
     """
+    from torchvision import datasets as tvd  # lazy: importing torchvision costs seconds
+
     folder, cls = {
         "mnist": ("MNIST", tvd.MNIST),
         "fashion-mnist": ("FashionMNIST", tvd.FashionMNIST),

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import PIL
 import torch
-import torchvision
 from PIL import Image
-from torchvision import transforms
 from tqdm import tqdm
 
+# torchvision is imported where it is used: importing it pulls in torch._dynamo (4-9 s on
+# 2 cores), which the train, sample and evaluate stages, reading prepared arrays, never need.
 from fsvae.contract import dataset_shape
 from pipelines.data.arrays import DATASETS, as_nhwc, load_image_set, uses_hflip
 from pipelines.data.atomic import atomic_target
@@ -42,6 +42,8 @@ def reference_transform(dataset: str) -> Transform:
 
     Random flips are left out: they are applied to tensors at training time.
     """
+    from torchvision import transforms  # lazy: see the note at the imports
+
     _, height, width = dataset_shape(dataset)
     if dataset == "celeba":
         return transforms.Compose([transforms.CenterCrop(148), transforms.Resize((height, width))])
@@ -113,6 +115,8 @@ def _custom_source(path: Path, dataset: str) -> tuple[RawDataset, Transform | No
         return raw, None
     if dataset == "celeba" and native == (218, 178):
         return raw, reference_transform(dataset)  # full-size aligned faces: reference framing
+    from torchvision import transforms  # lazy: see the note at the imports
+
     return raw, transforms.Resize((height, width))
 
 
@@ -225,6 +229,8 @@ def prepare_dataset(
             "labels": "labels" in arrays[split_name],
             "limited": len(images) < len(split),
         }
+    import torchvision  # lazy (the stage imported it for the transforms already)
+
     meta = {
         "request": request,
         "dataset": dataset,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from torchvision import datasets as tvd
 
 from pipelines.data.checksums import FILE_SUMS, copy_verified, verify_file
 from pipelines.data.errors import ChecksumError, DataFormatError, DataNotFoundError
@@ -71,6 +70,8 @@ def _use_official(started: bool, subset_here: bool, mirror: Path | None, downloa
 
 
 def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    from torchvision import datasets as tvd  # lazy: importing torchvision costs seconds
+
     official = data_root / tvd.CIFAR10.base_folder
     subset_here = all((data_root / rel).is_file() for rel in (CIFAR_TRAIN_NPZ, CIFAR_TEST_NPZ))
     if _use_official(official.is_dir(), subset_here, mirror, download):
@@ -131,6 +132,8 @@ def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset
 
 def celeba_instructions(data_root: Path) -> str:
     """Say exactly which CelebA files to fetch by hand, from where, and where to put them."""
+    from torchvision import datasets as tvd  # lazy: importing torchvision costs seconds
+
     folder = data_root / tvd.CelebA.base_folder
     names = ", ".join(name for _, _, name in tvd.CelebA.file_list)
     return (
@@ -143,6 +146,8 @@ def celeba_instructions(data_root: Path) -> str:
 
 
 def _celeba(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
+    from torchvision import datasets as tvd  # lazy: importing torchvision costs seconds
+
     folder = data_root / tvd.CelebA.base_folder
     started = (folder / "img_align_celeba").is_dir() or (
         folder / "list_eval_partition.txt"
