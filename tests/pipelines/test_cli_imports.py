@@ -13,7 +13,8 @@ with contextlib.redirect_stdout(io.StringIO()):
         main([{command!r}, "--help"])
     except SystemExit:
         pass
-print(sorted(m for m in ("torchvision", "torch._dynamo", "pipelines.metrics.fid") if m in sys.modules))
+watched = ("torchvision", "torch._dynamo", "pipelines.metrics.fid")
+print(sorted(m for m in watched if m in sys.modules))
 """
 
 
