@@ -37,3 +37,15 @@ def test_evaluate_still_gets_its_metrics():
         check=True,
     ).stdout
     assert "pipelines.metrics.fid" in out  # the probe sees imports, so [] above means none
+
+
+def test_unknown_command_lists_every_command(capsys):
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["nosuchcommand", "--help"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'nosuchcommand'" in err
+    for name in ("train", "sample", "evaluate", "prepare", "fid-stats"):
+        assert f"'{name}'" in err
