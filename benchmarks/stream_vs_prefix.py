@@ -13,6 +13,10 @@ Usage (evidence run; ``--metrics none`` times training only)::
     FSVAE_DATA_MIRROR=... FSVAE_ASSET_MIRROR=... python benchmarks/stream_vs_prefix.py \
         --steps 300 --seeds 0 1 2 --T 16 --batch 64 --num-test 2000 --num-samples 1000
 
+On a 2-core CPU run the modes as two single-thread processes (``--modes stream --threads 1
+--out A.json`` and ``--modes prefix --threads 1 --out B.json``) and combine them with
+``--merge A.json B.json --out C.json``, which checks that both used the same settings.
+
 MNIST is prepared (from ``$FSVAE_DATA_MIRROR``, else downloaded) into ``--prepared``
 when missing; FID weights, FID reference statistics and the authors' files are cached
 under ``--cache-dir`` (both default under ``benchmarks/.cache``, ignored by git).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import shlex
 import statistics
@@ -43,6 +48,7 @@ from pipelines.metrics.evaluate import (  # noqa: E402
     evaluate_checkpoint,
     write_json_atomic,
 )
+from pipelines.metrics.fid import FID  # noqa: E402
 from pipelines.metrics.protocol import MetricUnavailable  # noqa: E402
 from pipelines.params import load_params, train_config  # noqa: E402
 from pipelines.train import Trainer  # noqa: E402
@@ -75,6 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fid-weights", help="FID Inception weights file (else found/converted)")
     p.add_argument("--out", default="benchmarks/results/stream_vs_prefix.json")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="combine the JSON files of split runs; no run"
+    )
     args = p.parse_args(argv)
     args.metrics = [] if args.metrics == "none" else args.metrics.split(",")
     args.modes = args.modes.split(",")
@@ -118,13 +127,19 @@ def ensure_mnist(args: argparse.Namespace) -> None:
 
 
 def preflight(args: argparse.Namespace, device: str) -> None:
-    """Build every sample metric once so a missing asset fails before any training."""
+    """Build every sample metric once so a missing asset fails before any training.
+
+    FID's reference statistics are computed here too, so processes started one after the
+    other on a split run share the cached file instead of each computing it.
+    """
     s = eval_settings(args, device, 0)
     for name in [m for m in args.metrics if m != "recon_mse"]:
         try:
-            build_sample_metric(name, "mnist", args.prepared, s)
+            metric = build_sample_metric(name, "mnist", args.prepared, s)
         except MetricUnavailable as err:
             raise SystemExit(f"{name} unavailable: {err}") from None
+        if isinstance(metric, FID):
+            metric.reference.get(metric.features)
 
 
 def train_one(args: argparse.Namespace, mode: str, seed: int, run_dir: Path, bar: tqdm) -> dict:
@@ -259,10 +274,58 @@ def report(summary: dict[str, Any], batch: int) -> None:
         )
 
 
+# Settings that must agree between the parts of a split run.
+SAME_IN_PARTS = ("steps", "T", "batch", "num_test", "num_samples", "num_ref", "metrics", "params")
+
+
+def merge(paths: list[str], out: Path) -> dict[str, Any]:
+    """Combine split runs (e.g. one process per mode) into one record and summary.
+
+    Args:
+        paths: JSON files written by this script.
+        out: Where the combined record goes.
+
+    Returns:
+        The combined record.
+
+    Raises:
+        SystemExit: On parts run with different settings or repeating a (mode, seed).
+
+    """
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    first = parts[0]["settings"]
+    for path, part in zip(paths, parts, strict=True):
+        differ = [k for k in SAME_IN_PARTS if part["settings"][k] != first[k]]
+        if differ or part["device_name"] != parts[0]["device_name"]:
+            raise SystemExit(f"{path}: settings differ from {paths[0]}: {differ or 'device'}")
+    runs = [r for part in parts for r in part["runs"]]
+    keys = [(r["mode"], r["seed"]) for r in runs]
+    if len(set(keys)) != len(keys):
+        raise SystemExit(f"the parts repeat a (mode, seed): {sorted(keys)}")
+    modes = [m for m in MODES if any(r["mode"] == m for r in runs)]
+    summary = summarize(runs, first["metrics"], modes)
+    record = {
+        "commands": [p["command"] for p in parts],
+        "merged_from": [Path(p).name for p in paths],
+        **{k: parts[0][k] for k in ("device", "device_name", "torch")},
+        "threads": [p["threads"] for p in parts],
+        "settings": {k: first[k] for k in SAME_IN_PARTS},
+        "summary": summary,
+        "full_run_extrapolated": extrapolate(summary, first["batch"]),
+        "runs": runs,
+    }
+    report(summary, first["batch"])
+    write_json_atomic(record, out)
+    print(f"wrote {_shown(out)}")
+    return record
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run every (mode, seed), evaluate, summarise, print and write the JSON."""
     given = sys.argv[1:] if argv is None else argv
     args = parse_args(given)
+    if args.merge:
+        return merge(args.merge, args.out)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
     if args.threads:

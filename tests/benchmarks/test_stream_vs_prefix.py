@@ -86,3 +86,40 @@ def test_run_gpu_without_cuda_says_so_and_fails(tmp_path):
     assert done.returncode == 1
     assert "no CUDA device" in done.stderr and "nothing measured" in done.stderr
     assert set((ROOT / "benchmarks" / "results").iterdir()) == before
+
+
+def _part(tmp_path, mode, seeds, **settings):
+    """A record as one process of a split run writes it (values made up: merge logic only)."""
+    base = {"steps": 3, "T": 4, "batch": 8, "num_test": 32, "num_samples": 16, "num_ref": None}
+    base.update(metrics=["recon_mse"], params="profiles/paper.yaml", **settings)
+    runs = [
+        {"mode": mode, "seed": s, "s_per_step": 1.0 + s, "metrics": {"recon_mse": 0.1 * (s + 1)}}
+        for s in seeds
+    ]
+    record = {"command": f"python benchmarks/stream_vs_prefix.py --modes {mode}", "threads": 1}
+    record.update(settings=base, device="cpu", device_name="cpu", torch="x", runs=runs)
+    path = tmp_path / f"{mode}_{'_'.join(map(str, seeds))}.json"
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_merge_combines_split_runs_and_checks_their_settings(tmp_path):
+    out = tmp_path / "merged.json"
+    a, b = _part(tmp_path, "stream", [0, 1]), _part(tmp_path, "prefix", [0, 1])
+    record = main(["--merge", b, a, "--out", str(out)])
+    assert json.loads(out.read_text()) == record
+    assert [(r["mode"], r["seed"]) for r in record["runs"]] == [
+        ("prefix", 0),
+        ("prefix", 1),
+        ("stream", 0),
+        ("stream", 1),
+    ]
+    recon = record["summary"]["recon_mse"]
+    assert list(recon["per_mode"]) == ["stream", "prefix"]  # MODES order, whatever the files'
+    assert recon["per_mode"]["stream"]["mean"] == pytest.approx(0.15)
+    assert recon["stream_minus_prefix"]["diff"] == pytest.approx(0.0)
+    assert len(record["commands"]) == 2
+    with pytest.raises(SystemExit, match="settings differ"):
+        main(["--merge", a, _part(tmp_path, "prefix", [2], T=8), "--out", str(out)])
+    with pytest.raises(SystemExit, match="repeat"):
+        main(["--merge", a, _part(tmp_path, "stream", [1, 2]), "--out", str(out)])
