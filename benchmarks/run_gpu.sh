@@ -5,7 +5,8 @@
 # H200. Needs prepared MNIST in benchmarks/.cache/prepared (or $FSVAE_DATA_MIRROR to make it).
 # Usage: benchmarks/run_gpu.sh [extra bench_models.py flags]   (from the repository root)
 # STREAM_VS_PREFIX_EVIDENCE=1 also runs the full outcome evidence of issue 10 (6 runs of 300
-# steps + evaluations; needs $FSVAE_ASSET_MIRROR and the FID weights; not timed on a GPU yet).
+# steps + evaluations; needs $FSVAE_ASSET_MIRROR and the FID weights; not timed on a GPU yet),
+# written beside the CPU evidence (stream_vs_prefix.json), not over it.
 set -euo pipefail
 PY=${PYTHON:-.venv/bin/python}
 if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
@@ -23,7 +24,7 @@ mkdir -p "$OUT"
   | tee "$OUT/gpu_train_modes.txt"
 if [ "${STREAM_VS_PREFIX_EVIDENCE:-0}" = 1 ]; then
   "$PY" benchmarks/stream_vs_prefix.py --device cuda --no-progress \
-    --out "$OUT/stream_vs_prefix.json" | tee "$OUT/stream_vs_prefix.txt"
+    --out "$OUT/gpu_stream_vs_prefix.json" | tee "$OUT/gpu_stream_vs_prefix.txt"
 fi
 "$PY" benchmarks/bench_models.py --device cuda --batch 250 --threads 4 --out "$OUT/gpu.json" "$@"
 "$PY" benchmarks/bench_models.py --device cuda --batch 250 --threads 4 --amp \

@@ -274,6 +274,31 @@ def report(summary: dict[str, Any], batch: int) -> None:
         )
 
 
+def markdown(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """The summary as a Markdown table (per-seed values, mean ± std, difference vs spread)."""
+    fmt = "{:.4g}".format
+    modes = list(next(iter(summary.values()))["per_mode"])
+    head = ["quantity", *[f"{m}: per seed; mean ± std" for m in modes]]
+    if len(modes) == 2:
+        head += ["stream - prefix", "diff / pooled std", "abs(diff) < larger std"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, entry in summary.items():
+        cells = [key]
+        for m, v in entry["per_mode"].items():
+            mine = sorted((r for r in runs if r["mode"] == m), key=lambda r: r["seed"])
+            seeds = ", ".join(
+                fmt(r[key] if key == "s_per_step" else r["metrics"][key]) for r in mine
+            )
+            std = fmt(v["std"]) if v["std"] is not None else "n/a"
+            cells.append(f"{seeds}; **{fmt(v['mean'])} ± {std}**")
+        c = entry.get("stream_minus_prefix")
+        if c:
+            ratio = f"{c['diff_over_pooled']:.2f}" if c["diff_over_pooled"] is not None else "n/a"
+            cells += [fmt(c["diff"]), ratio, "n/a" if c["within"] is None else str(c["within"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # Settings that must agree between the parts of a split run.
 SAME_IN_PARTS = ("steps", "T", "batch", "num_test", "num_samples", "num_ref", "metrics", "params")
 
@@ -315,6 +340,7 @@ def merge(paths: list[str], out: Path) -> dict[str, Any]:
         "runs": runs,
     }
     report(summary, first["batch"])
+    print(markdown(summary, runs))
     write_json_atomic(record, out)
     print(f"wrote {_shown(out)}")
     return record
@@ -362,6 +388,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "runs": runs,
     }
     report(summary, args.batch)
+    print(markdown(summary, runs))
     write_json_atomic(record, args.out)
     print(f"wrote {args.out}")
     return record

@@ -103,7 +103,7 @@ def _part(tmp_path, mode, seeds, **settings):
     return str(path)
 
 
-def test_merge_combines_split_runs_and_checks_their_settings(tmp_path):
+def test_merge_combines_split_runs_and_checks_their_settings(tmp_path, capsys):
     out = tmp_path / "merged.json"
     a, b = _part(tmp_path, "stream", [0, 1]), _part(tmp_path, "prefix", [0, 1])
     record = main(["--merge", b, a, "--out", str(out)])
@@ -119,6 +119,8 @@ def test_merge_combines_split_runs_and_checks_their_settings(tmp_path):
     assert recon["per_mode"]["stream"]["mean"] == pytest.approx(0.15)
     assert recon["stream_minus_prefix"]["diff"] == pytest.approx(0.0)
     assert len(record["commands"]) == 2
+    table = capsys.readouterr().out
+    assert "| recon_mse | 0.1, 0.2; **0.15 ± 0.07071** | 0.1, 0.2; **0.15 ± 0.07071** |" in table
     with pytest.raises(SystemExit, match="settings differ"):
         main(["--merge", a, _part(tmp_path, "prefix", [2], T=8), "--out", str(out)])
     with pytest.raises(SystemExit, match="repeat"):
