@@ -59,7 +59,8 @@ VARIANTS = {
     "esvae": ("esvae", {}),
     "ann_vae": ("ann_vae", {}),
 }
-# The prefix mode changes only the posterior: sampling is the same code as "fsvae".
+# The prefix mode differs only in training mode (eval streams in both modes, exactly): its
+# reconstruct row checks that; sampling is the same code as "fsvae".
 PHASES_OF = {"fsvae (prefix)": ("train", "reconstruct")}
 
 

@@ -4,7 +4,9 @@ Both networks emit ``k`` candidate spikes per latent unit per step; ``z_t`` take
 of them chosen uniformly at random, i.e. a Bernoulli draw whose rate is the mean of
 the ``k`` (reference spec §3). The autoregression over time is streamed in O(T): the
 neuron state is carried from step to step instead of re-running the network on every
-prefix as the reference does (``mode="prefix"`` keeps the reference's way).
+prefix as the reference does (``mode="prefix"`` keeps the reference's way in training).
+In eval mode tdBN normalises with its running statistics, so streaming gives exactly what
+the prefix re-runs give and both modes stream there: the re-runs would be wasted work.
 """
 
 from __future__ import annotations
@@ -98,6 +100,15 @@ def draw_indices(
     return torch.randint(0, k, shape, generator=generator, device=gen_device).to(device)
 
 
+def streams(net: nn.Module, mode: str) -> bool:
+    """Whether ``net``'s autoregression is streamed: always in eval mode, where it is exact.
+
+    In training mode only ``stream`` streams; ``prefix`` re-runs every prefix, as the
+    reference does, so each re-run normalises with that prefix's batch statistics.
+    """
+    return mode == "stream" or not net.training
+
+
 def sample_posterior(
     net: LatentNet, x_e: torch.Tensor, index: torch.Tensor, mode: str = "stream"
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,7 +131,7 @@ def sample_posterior(
     """
     steps = x_e.shape[0]
     zero = torch.zeros_like(x_e[0])
-    if mode == "stream" and not (net.training or torch.is_grad_enabled()):
+    if not (net.training or torch.is_grad_enabled()):
         state = net.new_state()
         qs, zs = [], []
         for t in range(steps):
@@ -135,7 +146,7 @@ def sample_posterior(
         hist = [zero]
         state = net.new_state()
         for t in range(steps - 1):
-            if mode == "stream":
+            if streams(net, mode):
                 step = torch.cat([x_d[t], hist[-1]], -1).unsqueeze(0)
                 q_t = net.stream(step, state, update_running=True)[0]
             else:
@@ -177,7 +188,7 @@ def prior_input(
     state = net.new_state()
     with torch.no_grad():
         for t in range(z.shape[0] - 1):
-            if mode == "stream" and t <= last:
+            if streams(net, mode) and t <= last:
                 # Running statistics move only where the reference re-runs the prior.
                 p_t = net.stream(inputs[t].unsqueeze(0), state, use_prior[t])[0]
             elif use_prior[t]:
@@ -208,7 +219,7 @@ def sample_prior(net: LatentNet, index: torch.Tensor, mode: str = "stream") -> t
     inputs = [zero]
     state = net.new_state()
     for t in range(steps):
-        if mode == "stream":
+        if streams(net, mode):
             p_t = net.stream(inputs[t].unsqueeze(0), state, update_running=True)[0]
         else:
             p_t = net(torch.stack(inputs))[-1]

@@ -59,3 +59,34 @@ def test_pick_is_a_bernoulli_choice_of_candidates():
     cand = torch.tensor([[[0.0, 1.0, 1.0, 0.0]]])
     idx = torch.tensor([[1]])
     assert pick(cand, idx).item() == 1.0
+
+
+def _count_full_passes(net):
+    calls = []
+    net.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+def test_prefix_mode_streams_in_eval_and_reruns_prefixes_in_training():
+    """Eval mode: no prefix re-run in either mode (exact there). Training: prefix re-runs."""
+    model, x = model_and_input(steps=5)
+    post_calls = _count_full_passes(model.posterior)
+    prior_calls = _count_full_passes(model.prior)
+    with torch.no_grad():
+        x_e = model.encode(x)
+        idx = draw_indices(x_e.shape, model.config.k, torch.Generator().manual_seed(0), "cpu")
+        sample_posterior(model.posterior, x_e, idx, "prefix")
+        sample_prior(model.prior, idx, "prefix")
+    assert post_calls == [] and prior_calls == []
+    # Eval with gradients: the streamed history plus the one full pass that carries them.
+    sample_posterior(model.posterior, x_e, idx, "prefix")
+    assert post_calls == [1]
+    model.train()
+    post_calls.clear()
+    with torch.no_grad():
+        sample_posterior(model.posterior, x_e, idx, "prefix")
+    assert len(post_calls) == 5  # T - 1 prefix re-runs and the full pass
+    post_calls.clear()
+    with torch.no_grad():
+        sample_posterior(model.posterior, x_e, idx, "stream")
+    assert len(post_calls) == 1
