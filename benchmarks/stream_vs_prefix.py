@@ -222,18 +222,38 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _value(run: dict[str, Any], key: str) -> float:
+    return run[key] if key == "s_per_step" else run["metrics"][key]
+
+
+def paired(runs: list[dict], key: str) -> dict[str, Any] | None:
+    """Stream minus prefix per seed (same seed: same initial weights and batches).
+
+    The seed-to-seed spread includes what both modes share; the per-seed difference
+    removes it, so a small systematic difference shows here first. ``t`` is the mean
+    difference over its standard error (None with fewer than two seeds).
+    """
+    by_seed = {(r["mode"], r["seed"]): _value(r, key) for r in runs}
+    seeds = sorted(s for m, s in by_seed if m == "stream" and ("prefix", s) in by_seed)
+    if not seeds:
+        return None
+    diffs = [by_seed["stream", s] - by_seed["prefix", s] for s in seeds]
+    out = {"seeds": seeds, "diffs": diffs, **mean_std(diffs)}
+    out["positive"] = sum(d > 0 for d in diffs)
+    std = out["std"]
+    out["t"] = out["mean"] / (std / math.sqrt(len(diffs))) if std else None
+    return out
+
+
 def summarize(runs: list[dict], metrics: list[str], modes: list[str]) -> dict[str, Any]:
-    """Per metric and mode mean ± std; stream minus prefix against the spread."""
+    """Per metric and mode mean ± std; stream minus prefix against the spread, and per seed."""
     out: dict[str, Any] = {}
     for key in [*metrics, "s_per_step"]:
-        per_mode = {
-            m: mean_std([r[key] if key == "s_per_step" else r["metrics"][key] for r in mine])
-            for m in modes
-            for mine in [[r for r in runs if r["mode"] == m]]
-        }
+        per_mode = {m: mean_std([_value(r, key) for r in runs if r["mode"] == m]) for m in modes}
         out[key] = {"per_mode": per_mode}
         if len(modes) == 2:
             out[key]["stream_minus_prefix"] = compare(per_mode[modes[0]], per_mode[modes[1]])
+            out[key]["paired"] = paired(runs, key)
     return out
 
 
@@ -265,6 +285,10 @@ def report(summary: dict[str, Any], batch: int) -> None:
             ratio = f"{c['diff_over_pooled']:.2f}" if c["diff_over_pooled"] is not None else "n/a"
             line += f" | diff {fmt(c['diff'])}, diff/pooled std {ratio}"
             line += f", |diff| < max std: {c['within']}"
+        d = entry.get("paired")
+        if d and d["t"] is not None:
+            line += f" | per seed {fmt(d['mean'])} ± {fmt(d['std'])}, t {d['t']:.2f}"
+            line += f", {d['positive']}/{d['n']} positive"
         print(line)
     for m, v in extrapolate(summary, batch).items():
         print(
@@ -281,20 +305,27 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     head = ["quantity", *[f"{m}: per seed; mean ± std" for m in modes]]
     if len(modes) == 2:
         head += ["stream - prefix", "diff / pooled std", "abs(diff) < larger std"]
+        head += ["per seed: stream - prefix; mean ± std", "t (paired)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, entry in summary.items():
         cells = [key]
         for m, v in entry["per_mode"].items():
             mine = sorted((r for r in runs if r["mode"] == m), key=lambda r: r["seed"])
-            seeds = ", ".join(
-                fmt(r[key] if key == "s_per_step" else r["metrics"][key]) for r in mine
-            )
+            seeds = ", ".join(fmt(_value(r, key)) for r in mine)
             std = fmt(v["std"]) if v["std"] is not None else "n/a"
             cells.append(f"{seeds}; **{fmt(v['mean'])} ± {std}**")
         c = entry.get("stream_minus_prefix")
         if c:
             ratio = f"{c['diff_over_pooled']:.2f}" if c["diff_over_pooled"] is not None else "n/a"
             cells += [fmt(c["diff"]), ratio, "n/a" if c["within"] is None else str(c["within"])]
+            d = entry.get("paired")
+            if d:
+                std = fmt(d["std"]) if d["std"] is not None else "n/a"
+                diffs = ", ".join(fmt(x) for x in d["diffs"])
+                cells += [
+                    f"{diffs}; {fmt(d['mean'])} ± {std}",
+                    "n/a" if d["t"] is None else f"{d['t']:.2f}",
+                ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

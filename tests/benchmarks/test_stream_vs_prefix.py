@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stream_vs_prefix import compare, main  # noqa: E402
+from benchmarks.stream_vs_prefix import compare, main, paired  # noqa: E402
 
 
 def test_stream_and_prefix_train_evaluate_and_report(prepared_mnist, tmp_path, monkeypatch):
@@ -52,6 +52,19 @@ def test_stream_and_prefix_train_evaluate_and_report(prepared_mnist, tmp_path, m
     full = record["full_run_extrapolated"]["prefix"]
     assert full["steps"] == 7500 * 150
     assert full["hours"] == pytest.approx(full["steps"] * runs["prefix"]["s_per_step"] / 3600)
+
+
+def test_paired_differences_remove_what_the_seeds_share():
+    runs = [
+        {"mode": m, "seed": s, "metrics": {"fid": base + (1.0 if m == "stream" else 0.0) + e}}
+        for s, base in enumerate([100.0, 130.0, 160.0])
+        for m, e in (("stream", 0.1 * s), ("prefix", 0.0))
+    ]
+    d = paired(runs, "fid")
+    assert d["seeds"] == [0, 1, 2] and d["diffs"] == pytest.approx([1.0, 1.1, 1.2])
+    assert d["mean"] == pytest.approx(1.1) and d["std"] == pytest.approx(0.1)
+    assert d["t"] == pytest.approx(1.1 / (0.1 / math.sqrt(3))) and d["positive"] == 3
+    assert paired([r for r in runs if r["mode"] == "stream"], "fid") is None
 
 
 def test_difference_is_judged_against_the_seed_spread():
@@ -118,6 +131,7 @@ def test_merge_combines_split_runs_and_checks_their_settings(tmp_path, capsys):
     assert list(recon["per_mode"]) == ["stream", "prefix"]  # MODES order, whatever the files'
     assert recon["per_mode"]["stream"]["mean"] == pytest.approx(0.15)
     assert recon["stream_minus_prefix"]["diff"] == pytest.approx(0.0)
+    assert recon["paired"]["diffs"] == [0.0, 0.0] and recon["paired"]["t"] is None
     assert len(record["commands"]) == 2
     table = capsys.readouterr().out
     assert "| recon_mse | 0.1, 0.2; **0.15 ± 0.07071** | 0.1, 0.2; **0.15 ± 0.07071** |" in table
