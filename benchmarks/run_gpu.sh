@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark on a CUDA GPU: the paper profile's MNIST FSVAE trained through the training loop
-# in both posterior modes (images/s and the extrapolated 150-epoch time), then bench_models.py
+# in both posterior modes, prefix (the paper profile's) and stream (images/s and the
+# extrapolated 150-epoch time of each), then bench_models.py
 # fp32 eager, bf16 autocast, and autocast + torch.compile. Sized for one 10-minute call on an
 # H200. Needs prepared MNIST in benchmarks/.cache/prepared (or $FSVAE_DATA_MIRROR to make it).
 # Usage: benchmarks/run_gpu.sh [extra bench_models.py flags]   (from the repository root)
