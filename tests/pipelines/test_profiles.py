@@ -22,4 +22,3 @@ def test_fsvae_posterior_sampling_per_profile(profile, mode):
     assert config.model_options["posterior_sampling"] == mode
     model = build_model("fsvae", "mnist", **{**config.model_options, "n_steps": 2})
     assert model.config.posterior_sampling == mode
-
