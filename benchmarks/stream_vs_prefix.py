@@ -82,13 +82,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="benchmarks/results/stream_vs_prefix.json")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument(
-        "--merge", nargs="+", metavar="JSON", help="combine the JSON files of split runs; no run"
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="combine the JSON files of split runs (paths from the repository root); no run",
     )
     args = p.parse_args(argv)
     args.metrics = [] if args.metrics == "none" else args.metrics.split(",")
     args.modes = args.modes.split(",")
     for name in ("params", "prepared", "cache_dir", "out"):
-        setattr(args, name, ROOT / getattr(args, name))
+        setattr(args, name, (ROOT / getattr(args, name)).resolve())
+    args.merge = [(ROOT / m).resolve() for m in args.merge or []]
     if set(args.metrics) - set(METRICS) or set(args.modes) - set(MODES) or not args.modes:
         p.error(f"--metrics from {METRICS} (or none), --modes from {MODES}")
     if min(args.steps, args.T, args.batch, args.num_test, args.num_samples) < 1:
@@ -332,9 +336,10 @@ def markdown(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 
 # Settings that must agree between the parts of a split run.
 SAME_IN_PARTS = ("steps", "T", "batch", "num_test", "num_samples", "num_ref", "metrics", "params")
+PART_KEYS = ("command", "device", "device_name", "torch", "threads", "settings", "runs")
 
 
-def merge(paths: list[str], out: Path) -> dict[str, Any]:
+def merge(paths: list[Path], out: Path) -> dict[str, Any]:
     """Combine split runs (e.g. one process per mode) into one record and summary.
 
     Args:
@@ -345,15 +350,27 @@ def merge(paths: list[str], out: Path) -> dict[str, Any]:
         The combined record.
 
     Raises:
-        SystemExit: On parts run with different settings or repeating a (mode, seed).
+        SystemExit: On a part that is missing or not this script's record, parts run with
+            different settings, or parts repeating a (mode, seed); nothing is written then.
 
     """
-    parts = [json.loads(Path(p).read_text()) for p in paths]
+    parts = []
+    for path in paths:
+        try:
+            part = json.loads(Path(path).read_text())
+            missing = [k for k in SAME_IN_PARTS if k not in part["settings"]]
+            missing += [k for k in PART_KEYS if k not in part]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise SystemExit(f"--merge {_shown(Path(path))}: cannot read it: {err}") from None
+        if missing:
+            raise SystemExit(f"--merge {_shown(Path(path))}: not a part record, lacks {missing}")
+        parts.append(part)
     first = parts[0]["settings"]
     for path, part in zip(paths, parts, strict=True):
         differ = [k for k in SAME_IN_PARTS if part["settings"][k] != first[k]]
         if differ or part["device_name"] != parts[0]["device_name"]:
-            raise SystemExit(f"{path}: settings differ from {paths[0]}: {differ or 'device'}")
+            here, there = _shown(Path(path)), _shown(Path(paths[0]))
+            raise SystemExit(f"{here}: settings differ from {there}: {differ or 'device'}")
     runs = [r for part in parts for r in part["runs"]]
     keys = [(r["mode"], r["seed"]) for r in runs]
     if len(set(keys)) != len(keys):
@@ -421,7 +438,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report(summary, args.batch)
     print(markdown(summary, runs))
     write_json_atomic(record, args.out)
-    print(f"wrote {args.out}")
+    print(f"wrote {_shown(args.out)}")
     return record
 
 

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stream_vs_prefix import compare, main, paired  # noqa: E402
+from benchmarks.stream_vs_prefix import MODES, compare, main, paired  # noqa: E402
 
 
 def test_stream_and_prefix_train_evaluate_and_report(prepared_mnist, tmp_path, monkeypatch):
@@ -139,3 +139,33 @@ def test_merge_combines_split_runs_and_checks_their_settings(tmp_path, capsys):
         main(["--merge", a, _part(tmp_path, "prefix", [2], T=8), "--out", str(out)])
     with pytest.raises(SystemExit, match="repeat"):
         main(["--merge", a, _part(tmp_path, "stream", [1, 2]), "--out", str(out)])
+
+
+def test_merge_reads_paths_from_the_repository_root(tmp_path, monkeypatch):
+    """The committed evidence parts merge from any working folder (like --out, --prepared)."""
+    monkeypatch.chdir(tmp_path)
+    parts = [
+        f"benchmarks/results/stream_vs_prefix_{m}{s}.json"
+        for m in ("stream", "prefix")
+        for s in ("", "_seeds34")
+    ]
+    record = main(["--merge", *parts, "--out", str(tmp_path / "all.json")])
+    seeds = {m: sorted(r["seed"] for r in record["runs"] if r["mode"] == m) for m in MODES}
+    assert seeds == {"stream": [0, 1, 2, 3, 4], "prefix": [0, 1, 2, 3, 4]}
+    assert (tmp_path / "all.json").is_file()
+
+
+def test_merge_of_a_bad_part_fails_with_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "merged.json"
+    good = _part(tmp_path, "stream", [0])
+    with pytest.raises(SystemExit, match="cannot read it"):
+        main(["--merge", good, str(tmp_path / "missing.json"), "--out", str(out)])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(SystemExit, match="cannot read it"):
+        main(["--merge", good, str(broken), "--out", str(out)])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"settings": {}, "runs": []}))
+    with pytest.raises(SystemExit, match="not a part record"):
+        main(["--merge", str(other), good, "--out", str(out)])
+    assert not out.exists()
