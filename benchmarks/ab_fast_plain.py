@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from fsvae.runtime import tune_allocator
+from pipelines.process.allocator import tune_allocator
 from pipelines.registry import build_model
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import fsvae.tdbn as tdbn  # noqa: E402
-from fsvae.runtime import tune_allocator  # noqa: E402
+from pipelines.process.allocator import tune_allocator  # noqa: E402
 from pipelines.registry import build_model  # noqa: E402
 from tests.fsvae.mnist_idx import load_mnist_images  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Both use the same network and weights on the same real MNIST test images: pytorch-fid
 reads them as PNG files (its only input), ours takes the uint8 array in memory and
-runs Inception channels-last. Both run under ``fsvae.runtime.tune_process()``, as
+runs Inception channels-last. Both run under ``pipelines.process.tune_process()``, as
 ``fsvae-bench evaluate`` does.
 Prints both rates and the ratio (ours / pytorch-fid; >= 1 means ours is not slower).
 
@@ -24,10 +24,10 @@ import torch
 from PIL import Image
 from pytorch_fid.fid_score import calculate_activation_statistics
 
-from fsvae.runtime import tune_process
 from pipelines.metrics.fid import InceptionFeatures, nhwc_to_nchw
 from pipelines.metrics.frechet import gaussian_stats
 from pipelines.metrics.inception import build_fid_inception, resolve_fid_weights
+from pipelines.process.threads import tune_process
 
 MIRROR_ENV = "FSVAE_DATA_MIRROR"
 

@@ -11,7 +11,7 @@ Two setups, nothing tuned beyond what each does itself:
 
 * ``library``: the model exactly as ``pipelines.registry.build_model`` returns it, in a
   fresh process with PyTorch's defaults (glibc's default allocator, all cores).
-* ``cli``: what every ``fsvae-bench`` command does first, ``fsvae.runtime.tune_process()``
+* ``cli``: what every ``fsvae-bench`` command does first, ``pipelines.process.tune_process()``
   (the same one-line opt-in a library user can make).
 
 Plus ``fsvae-bench sample`` end to end (interpreter start, checkpoint load, sampling,
@@ -94,7 +94,7 @@ def _measure(job: dict, queue: mp.Queue) -> None:
     from pipelines.registry import build_model
 
     if job["setup"] == "cli":
-        from fsvae.runtime import tune_process
+        from pipelines.process.threads import tune_process
 
         tune_process()
     if job["threads"]:

@@ -36,7 +36,7 @@ def render(report: dict) -> str:
         f"A float32 matmul measured in the same run: {report['matmul_gflops']:.0f} GFLOP/s. "
         f"FLOPs: {report['flops_counted_with']}. Memory: {report['memory']}. "
         "Setup `library`: the model as `build_model` returns it, PyTorch defaults; `cli`: "
-        "what every `fsvae-bench` command applies, `fsvae.runtime.tune_process()` (glibc "
+        "what every `fsvae-bench` command applies, `pipelines.process.tune_process()` (glibc "
         "heap kept, threads only on cores other processes leave free), which library users "
         "opt into with that one call. `sample command`: `fsvae-bench sample` end to end "
         "(process start, checkpoint load, sampling, npz and PNG files). "

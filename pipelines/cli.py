@@ -13,9 +13,9 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from fsvae.runtime import tune_process
 from pipelines import commands
 from pipelines.lifecycle import Stopped, stoppable
+from pipelines.process.threads import tune_process
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -31,7 +31,6 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fsvae.contract import GenerativeModel
-from fsvae.runtime import DistContext, tune_allocator
 from pipelines.checkpoint import (
     FORMAT_VERSION,
     load_checkpoint,
@@ -43,6 +42,8 @@ from pipelines.checkpoint import (
 )
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
 from pipelines.optim import param_groups
+from pipelines.process.allocator import tune_allocator
+from pipelines.process.distributed import DistContext
 from pipelines.registry import build_model
 from pipelines.seeding import seed_everything
 from pipelines.train_config import TrainConfig

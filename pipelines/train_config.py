@@ -34,7 +34,8 @@ class TrainConfig:
         amp: Mixed precision: bf16 autocast around the forward pass of each training
             step (FSVAE keeps membrane potentials and thresholds in float32).
         compile: ``torch.compile`` the loss computation (first steps compile).
-        tune_allocator: Keep freed memory in glibc's heap (fsvae.runtime); same results,
+        tune_allocator: Keep freed memory in glibc's heap (pipelines.process.allocator);
+            same results,
             1.5x faster FSVAE on CPU.
 
     """

@@ -9,7 +9,7 @@ from fsvae.layers import TdBatchNorm
 from fsvae.model import FSVAE
 from fsvae.neurons import LIF
 from fsvae.readout import MembraneOutput, weighted_time_sum
-from fsvae.runtime import tune_allocator
+from pipelines.process.allocator import tune_allocator
 from tests.fsvae.test_model import lively
 
 

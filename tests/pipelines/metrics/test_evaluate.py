@@ -70,9 +70,10 @@ def test_evaluate_checkpoint_records_values_and_reasons(
     for name in ("fid_paper", "is", "is_paper", "afd_own"):
         assert m[name] is None and m[f"{name}_unavailable"]
     # Offline, a missing asset's reason says where to get it and where to put it.
-    assert "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth" in m[
-        "is_unavailable"
-    ]
+    assert (
+        "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth"
+        in m["is_unavailable"]
+    )
     assert "$FSVAE_ASSET_MIRROR/github.com/kamata1729/" in m["fid_paper_unavailable"]
     assert m["cost_recon_synops_mac_per_sample"] > 1e6  # ANN: all MACs
     assert m["cost_recon_synops_ac_per_sample"] == 0

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from fsvae import runtime
+from pipelines.process import threads as runtime
 
 
 @pytest.fixture
@@ -69,3 +69,18 @@ def test_build_model_changes_no_process_setting(keep_threads):
     torch.set_num_threads(2)
     build_model("fsvae", "mnist", n_steps=2)
     assert torch.get_num_threads() == 2
+
+
+def test_fsvae_runtime_shim_resolves_lazily():
+    """The old import path still works, warns, and ``import fsvae`` imports no pipelines."""
+    code = (
+        "import sys, warnings, fsvae, fsvae.runtime;"
+        "assert not any(m.startswith('pipelines') for m in sys.modules), 'eager';"
+        "warnings.simplefilter('error');"
+        "import pytest\n"
+        "with pytest.warns(DeprecationWarning):\n"
+        "    from fsvae.runtime import tune_process\n"
+        "from pipelines.process import tune_process as new\n"
+        "assert tune_process is new"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

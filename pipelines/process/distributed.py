@@ -1,0 +1,101 @@
+"""Rank and world of a ``torchrun`` job."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """Rank and world size of this process in a ``torchrun`` job (1 process: rank 0 of 1).
+
+    Attributes:
+        rank: Global rank.
+        world: Number of processes.
+        local_rank: Rank on this machine (selects the GPU).
+        owns_group: Whether :meth:`from_env` created the process group (and so
+            :meth:`shutdown` destroys it).
+
+    """
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    owns_group: bool = False
+
+    @classmethod
+    def from_env(cls, device: str) -> DistContext:
+        """Join the process group torchrun describes (``WORLD_SIZE``, ``RANK``, ...).
+
+        Uses an already initialised group if there is one (e.g. tests that spawn
+        processes themselves); NCCL on CUDA, gloo on the CPU.
+
+        Args:
+            device: The training device string (``cpu``, ``cuda``, ``cuda:i``).
+
+        Returns:
+            The context; a single-process one when no distributed job is set up.
+
+        """
+        import torch.distributed as dist
+
+        owns = False
+        if not dist.is_initialized():
+            if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+                return cls()
+            dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+            owns = True
+        local = int(os.environ.get("LOCAL_RANK", dist.get_rank()))
+        return cls(dist.get_rank(), dist.get_world_size(), local, owns)
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes checkpoints and logs."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op in a single process)."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def all_gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj``, in rank order (``[obj]`` in a single process)."""
+        if self.world == 1:
+            return [obj]
+        import torch.distributed as dist
+
+        out: list[Any] = [None] * self.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank."""
+        if self.world == 1:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def sum(self, values: list[float]) -> list[float]:
+        """Element-wise sum of ``values`` over ranks (for logging; identity in one process)."""
+        if self.world == 1:
+            return values
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def shutdown(self) -> None:
+        """Destroy the process group if :meth:`from_env` created it."""
+        if self.owns_group:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
