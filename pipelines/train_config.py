@@ -35,8 +35,7 @@ class TrainConfig:
             step (FSVAE keeps membrane potentials and thresholds in float32).
         compile: ``torch.compile`` the loss computation (first steps compile).
         tune_allocator: Keep freed memory in glibc's heap (pipelines.process.allocator);
-            same results,
-            1.5x faster FSVAE on CPU.
+            same results, faster FSVAE on CPU (docs/performance.md).
 
     """
 
