@@ -1,6 +1,6 @@
 """FSVAE's leaky integrate-and-fire neuron, built on snntorch's neuron base class.
 
-Dynamics (reference spec §2.1), for an input current ``I_t`` and ``u_0 = o_0 = 0``::
+Dynamics (docs/reference.md §2.1), for an input current ``I_t`` and ``u_0 = o_0 = 0``::
 
     u_t = decay * u_{t-1} * (1 - o_{t-1}) + I_t
     o_t = 1[u_t > threshold]
