@@ -68,7 +68,7 @@ def boxcar_surrogate(
 
 # Elements per chunk of the fused time loop: all T steps of one chunk are processed
 # while its per-step slices (512 KiB each in float32) stay in the CPU's L2 cache.
-# Whole-tensor steps stream every intermediate through DRAM, about 3x slower.
+# Whether this beats whole-tensor steps depends on the CPU (measured: docs/performance.md).
 _CHUNK = 1 << 17
 
 
