@@ -1,8 +1,8 @@
 """Every fact a comment, docstring or docs page relies on is in the repository, cited by path.
 
 The reference implementations' facts live in ``docs/reference.md`` with numbered sections
-(``§2.1``, ``§E2``, ...). A ``.py`` or ``.md`` file may cite ``docs/<file>`` only if that file
-exists, and a section ``§N`` (``docs/reference.md §N``, a range ``§N-§M``, a cross-reference
+(``§2.1``, ``§E2``, ...). A source, docs, config or script file may cite ``docs/<file>`` only
+if that file exists, and a section ``§N`` (``docs/reference.md §N``, a range ``§N-§M``, a cross-reference
 inside the page) only if ``§N`` is a heading of ``docs/reference.md``: the sign is used for
 nothing else. No file may point to the design notes or specifications that live outside the
 repository (users of a clone do not have them).
@@ -19,6 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = "docs/" + "reference.md"
+# Source and documentation (the issue: .py and .md), plus configuration and scripts.
+TEXT_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".sh")
 # Built from parts so that this file does not match itself.
 OUTSIDE = [
     "spec " + "§",
@@ -35,7 +37,7 @@ HEADING = re.compile(r"^#{1,6}\s+§([A-Z]?\d+(?:\.\d+)*)\s", re.MULTILINE)
 
 
 def _files() -> list[str]:
-    """Committed ``.py`` and ``.md`` files plus new ones not yet committed (not ignored)."""
+    """Committed source, docs and config files plus new ones not yet committed (not ignored)."""
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("not a git checkout: the repository's files cannot be listed")
     out = subprocess.run(
@@ -45,7 +47,7 @@ def _files() -> list[str]:
         check=True,
     ).stdout.decode()
     own = Path(__file__).resolve().relative_to(REPO).as_posix()
-    names = {n for n in out.split("\0") if n.endswith((".py", ".md")) and n != own}
+    names = {n for n in out.split("\0") if n.endswith(TEXT_SUFFIXES) and n != own}
     return sorted(n for n in names if (REPO / n).is_file())
 
 
