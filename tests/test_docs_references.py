@@ -1,11 +1,11 @@
 """Every fact a comment, docstring or docs page relies on is in the repository, cited by path.
 
 The reference implementations' facts live in ``docs/reference.md`` with numbered sections
-(``§2.1``, ``§E2``, ...). A source, docs, config or script file may cite ``docs/<file>`` only
-if that file exists, and a section ``§N`` (``docs/reference.md §N``, a range ``§N-§M``, a cross-reference
-inside the page) only if ``§N`` is a heading of ``docs/reference.md``: the sign is used for
-nothing else. No file may point to the design notes or specifications that live outside the
-repository (users of a clone do not have them).
+(``§2.1``, ``§E2``, ...). A source, docs, config or script file may cite ``docs/<file>``
+only if that file exists, and a section ``§N`` (``docs/reference.md §N``, a range
+``§N-§M``, a cross-reference inside the page) only if ``§N`` is a heading of
+``docs/reference.md``: the sign is used for nothing else. No file may point to the design
+notes or specifications that live outside the repository (users of a clone do not have them).
 """
 
 from __future__ import annotations
