@@ -1,6 +1,6 @@
 """The ANN VAE baseline of the paper: FSVAE's conv stacks with BatchNorm + LeakyReLU.
 
-Same channel plan, kernels, strides and paddings as FSVAE (reference spec §6), a
+Same channel plan, kernels, strides and paddings as FSVAE (docs/reference.md §6), a
 Gaussian latent of 128 dimensions and the loss ``MSE + KLD / len(train loader)``.
 ``VanillaVAE`` serves MNIST, Fashion-MNIST and CIFAR-10 (32x32); ``VanillaVAELarge``
 adds a 512-channel level for CelebA (64x64).

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_models.py --quick        # MNIST only, ~5-8 min on 2 cores
+    .venv/bin/python benchmarks/bench_models.py --quick        # MNIST only (docs/performance.md)
     .venv/bin/python benchmarks/bench_models.py                # + CelebA and batch-250 memory
     .venv/bin/python benchmarks/bench_models.py --device cuda --amp --out results/gpu.json
     .venv/bin/python benchmarks/render_readme.py results/cpu.json   # README perf block
@@ -206,7 +206,7 @@ def build_jobs(ns: argparse.Namespace, common: dict) -> list[dict]:
     if ns.memory_batch:
         for plain in (False, True):
             job = {**common, "model": "fsvae", "dataset": "mnist", "phase": "train"}
-            # 5 timed steps: at this size single steps vary 1.5x with heap page faults.
+            # 5 timed steps: single steps vary with heap page faults (docs/performance.md).
             jobs.append(
                 {**job, "setup": "cli", "batch": ns.memory_batch, "plain": plain, "iters": 5}
             )

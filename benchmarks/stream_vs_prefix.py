@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
     if args.threads:
-        # More threads than free cores make OpenMP's barriers spin: 10x+ slower steps.
+        # More threads than free cores make OpenMP's barriers spin (docs/performance.md).
         torch.set_num_threads(args.threads)
     ensure_mnist(args)
     preflight(args, device)

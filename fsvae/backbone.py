@@ -97,7 +97,7 @@ class SpikingVAE(GenerativeModel):
             ),
         )
         # The largest layer (convT 32->32 at full resolution) trains faster in NCHW on
-        # the CPU (block fwd+bwd ~1.2x, docs/performance.md), where tdBN's native kernel
+        # the CPU (measured: docs/performance.md), where tdBN's native kernel
         # is also accurate in float32.
         self.final_layer[0].channels_last = False
         self.membrane_output_layer = MembraneOutput(config.output_decay)

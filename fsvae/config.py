@@ -20,7 +20,7 @@ LOSS_FUNCS = ("mmd", "kld")
 
 @dataclass(frozen=True)
 class SpikingBackboneConfig(ModelConfig):
-    """The spiking network FSVAE and ESVAE share (reference spec §1-§2).
+    """The spiking network FSVAE and ESVAE share (docs/reference.md §1-§2).
 
     Attributes:
         n_steps: Time steps T.
@@ -57,7 +57,7 @@ class SpikingBackboneConfig(ModelConfig):
 
 @dataclass(frozen=True)
 class FSVAEConfig(SpikingBackboneConfig):
-    """FSVAE's autoregressive latent and loss (reference spec §3-§4).
+    """FSVAE's autoregressive latent and loss (docs/reference.md §3-§4).
 
     Attributes:
         k: Candidate spikes per latent unit per step in prior and posterior.
@@ -103,7 +103,7 @@ class FSVAEConfig(SpikingBackboneConfig):
 
 @dataclass(frozen=True)
 class ESVAEConfig(SpikingBackboneConfig):
-    """ESVAE's rate-coded latent and loss (ESVAE spec §2-§3).
+    """ESVAE's rate-coded latent and loss (docs/reference.md §E2-§E3).
 
     Attributes:
         sampler_half_width: Half-width ``a`` of the sampler's surrogate window: the

@@ -122,7 +122,7 @@ class ModelConfig:
 
 
 class GenerativeModel(nn.Module):
-    """Base class of the model contract (DESIGN.md §2).
+    """Base class of the model contract (docs/adding-a-model.md).
 
     Subclasses set ``config_class`` and implement ``loss``, ``reconstruct`` and
     ``sample``. Images are tensors ``(N, C, H, W)`` with pixels in [-1, 1].

@@ -69,7 +69,7 @@ class ESVAE(SpikingVAE):
         return {"x_hat": self.decode(z), "r_q": r_q, "r_p": r_p, "z": z}
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Return ``loss = MSE + mmd_weight * MMD^2(r_q, r_p)`` and its terms (spec §3)."""
+        """Return ``loss = MSE + mmd_weight * MMD^2`` and its terms (docs/reference.md §E3)."""
         out = self(x)
         cfg = self.config
         recon = F.mse_loss(out["x_hat"], x)

@@ -2,7 +2,7 @@
 
 Both networks emit ``k`` candidate spikes per latent unit per step; ``z_t`` takes one
 of them chosen uniformly at random, i.e. a Bernoulli draw whose rate is the mean of
-the ``k`` (reference spec §3). The autoregression over time is streamed in O(T): the
+the ``k`` (docs/reference.md §3). The autoregression over time is streamed in O(T): the
 neuron state is carried from step to step instead of re-running the network on every
 prefix as the reference does (``mode="prefix"`` keeps the reference's way in training).
 In eval mode tdBN normalises with its running statistics, so streaming gives exactly what

@@ -89,8 +89,8 @@ class SpikingBlock(nn.Module):
     def _fold(self, x: torch.Tensor) -> torch.Tensor:
         folded = x.flatten(0, 1)
         if folded.dim() == 4:
-            # oneDNN's (transposed) convolutions are mostly 2-4x faster on channels-last
-            # input on CPU; LIF and tdBN are layout-agnostic, so the layout carries
+            # oneDNN's (transposed) convolutions are faster on channels-last input on CPU
+            # (docs/performance.md); LIF and tdBN are layout-agnostic, so the layout carries
             # through. ``channels_last = False`` runs the block in NCHW.
             fmt = torch.channels_last if self.channels_last else torch.contiguous_format
             folded = folded.contiguous(memory_format=fmt)

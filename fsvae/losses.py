@@ -1,4 +1,4 @@
-"""FSVAE's latent distance terms between posterior and prior spike rates (spec §3.4)."""
+"""FSVAE's latent distance terms between posterior and prior rates (docs/reference.md §3.4)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 512-channel level the reference used for CelebA (64x64). The encoder, decoder and
 membrane output are the shared :class:`fsvae.backbone.SpikingVAE`; this module adds
 FSVAE's latent (autoregressive Bernoulli prior and posterior, :mod:`fsvae.latent`) and
-its loss. Architecture, constants and losses follow the reference code (spec §1-§4);
+its loss. Architecture, constants and losses follow the reference code (docs/reference.md §1-§4);
 where we differ, see docs/differences-from-reference.md.
 """
 
@@ -44,7 +44,7 @@ class FSVAE(SpikingVAE):
         return draw_indices(shape, self.config.k, generator, self._device)
 
     def _scheduled_decisions(self) -> list[bool]:
-        """One draw per step for the whole batch, as the reference (spec §3.3)."""
+        """One draw per step for the whole batch, as the reference (docs/reference.md §3.3)."""
         cfg = self.config
         if not (self.training and cfg.scheduled_sampling) or cfg.n_steps < 2:
             return [False] * max(cfg.n_steps - 1, 0)
@@ -75,7 +75,7 @@ class FSVAE(SpikingVAE):
         return {"x_hat": self.decode(z), "q_z": q_z, "p_z": p_z, "z": z}
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Return ``loss = MSE + weight * (MMD | KLD)`` and its terms (spec §3.4)."""
+        """Return ``loss = MSE + weight * (MMD | KLD)`` and its terms (docs/reference.md §3.4)."""
         out = self(x)
         recon = F.mse_loss(out["x_hat"], x)
         if self.config.loss_func == "mmd":

@@ -1,6 +1,6 @@
 """FSVAE's leaky integrate-and-fire neuron, built on snntorch's neuron base class.
 
-Dynamics (reference spec §2.1), for an input current ``I_t`` and ``u_0 = o_0 = 0``::
+Dynamics (docs/reference.md §2.1), for an input current ``I_t`` and ``u_0 = o_0 = 0``::
 
     u_t = decay * u_{t-1} * (1 - o_{t-1}) + I_t
     o_t = 1[u_t > threshold]
@@ -68,7 +68,7 @@ def boxcar_surrogate(
 
 # Elements per chunk of the fused time loop: all T steps of one chunk are processed
 # while its per-step slices (512 KiB each in float32) stay in the CPU's L2 cache.
-# Whole-tensor steps stream every intermediate through DRAM, about 3x slower.
+# Whether this beats whole-tensor steps depends on the CPU (measured: docs/performance.md).
 _CHUNK = 1 << 17
 
 

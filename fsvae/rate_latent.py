@@ -3,9 +3,9 @@
 The posterior is the firing rate ``r`` of the encoder's last spiking layer; latent
 spikes are ``z_t = 1[r > u_t]`` with fresh uniforms ``u_t`` (a Bernoulli train of
 rate ``r``), and the gradient passes through the comparison with a rectangular window
-around the threshold (ESVAE spec §2). The prior is a sigmoid of a linear map of
+around the threshold (docs/reference.md §E2). The prior is a sigmoid of a linear map of
 Gaussian noise; the loss matches the two rate distributions with an MMD^2 over a
-mixture of Gaussian kernels (spec §3).
+mixture of Gaussian kernels (docs/reference.md §E3).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class RateSpikeSampler(nn.Module):
 def rbf_mmd2(
     a: torch.Tensor, b: torch.Tensor, kernels: int = 5, kernel_mul: float = 2.0
 ) -> torch.Tensor:
-    """Biased MMD^2 of two samples with a mixture of Gaussian kernels (ESVAE spec §3).
+    """Biased MMD^2 of two samples with a mixture of Gaussian kernels (docs/reference.md §E3).
 
     ``k(x, y) = sum_i exp(-||x - y||^2 / h_i)`` with ``h_i = D / m^(K // 2) * m^i``,
     ``D`` the mean squared distance over the pairs of distinct rows of the pooled sample

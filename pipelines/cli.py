@@ -24,7 +24,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     Args:
         only: Register just this command (its module alone is imported): a stage then
             does not import every other command's dependencies (torchvision through the
-            metrics costs 4-9 s on 2 cores). None, or a name that is no command: all.
+            metrics costs seconds: docs/performance.md). None, or a name that is no command: all.
 
     """
     parser = argparse.ArgumentParser(

@@ -136,7 +136,7 @@ def _resolution_of(dataset_label: str) -> str:
 def quoted_rows(path: str | Path) -> list[Row]:
     """Read the quoted file into leaderboard rows (values kept exactly as written there).
 
-    Rows under the ``fsvae-paper`` protocol get that protocol's fields (spec §5); other
+    Rows under the ``fsvae-paper`` protocol get its fields (docs/reference.md §5); other
     protocols' fields are left empty (unknown) and their protocol text is kept.
 
     Args:

@@ -45,7 +45,7 @@ class Variant:
         protocol: Protocol name in the leaderboard (``fsvae-paper`` = the reference's code).
         network: Feature network, as written in the leaderboard.
         label: Short human label used in tables and figures.
-        paper_count: Sample count of the reference protocol (spec §5.5), or "all" for the
+        paper_count: The reference protocol's count (docs/reference.md §5.5), or "all" for the
             whole test split; only meaningful for paper-protocol variants.
         reference: What the samples are compared with, when fixed by the variant
             (``authors' statistics``, ``none``); "" = a test split (``TEST_SPLITS``).
@@ -66,7 +66,7 @@ class Variant:
         return self.protocol == PAPER_PROTOCOL
 
 
-# Counts of the reference's metric code (spec §5.5): they define the fsvae-paper protocol,
+# The reference's metric counts (docs/reference.md §5.5): they define the fsvae-paper protocol,
 # they are not results.
 VARIANTS = (
     Variant("recon_mse", "recon_mse", PAPER_PROTOCOL, "none", "MSE in [-1, 1], test split", "all"),

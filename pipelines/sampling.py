@@ -89,7 +89,7 @@ def grid_pixels(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.nda
     value_range=(-1, 1)))``: clamped, scaled to [0, 1], black padding, gray to RGB.
 
     Written out rather than imported: ``import torchvision`` pulls in ``torch._dynamo``,
-    4-9 s per sample stage on 2 cores; tests/pipelines/test_sampling_grid.py checks the
+    seconds per sample stage (docs/performance.md); tests/pipelines/test_sampling_grid.py checks the
     pixels against torchvision's.
 
     Args:

@@ -20,8 +20,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-# torchvision is imported where it is used: importing it pulls in torch._dynamo (4-9 s on
-# 2 cores), which the train, sample and evaluate stages, reading prepared arrays, never need.
+# torchvision is imported where it is used: importing it pulls in torch._dynamo (seconds:
+# docs/performance.md), which the stages reading prepared arrays (train, sample, ...) never need.
 from fsvae.contract import dataset_shape
 from pipelines.data.arrays import DATASETS, as_nhwc, load_image_set, uses_hflip
 from pipelines.data.atomic import atomic_target

@@ -1,4 +1,4 @@
-"""Evaluation metrics (DESIGN.md §4): small classes returning flat dicts with their protocol.
+"""Evaluation metrics (docs/metrics.md): small classes returning flat dicts with their protocol.
 
 See docs/metrics.md. Entry points: :func:`pipelines.metrics.evaluate.evaluate_checkpoint`
 and :func:`pipelines.metrics.evaluate.score_images`.

@@ -1,6 +1,6 @@
 """The autoencoder whose bottleneck codes feed the autoencoder Fréchet distance.
 
-Architecture (reference spec §5.4): the ANN VAE's conv stack (Conv + BatchNorm +
+Architecture (docs/reference.md §5.4): the ANN VAE's conv stack (Conv + BatchNorm +
 LeakyReLU(0.01), stride 2) with one linear bottleneck ``latent_layer`` instead of
 the (mu, logvar) heads; the decoder mirrors it. Its state-dict keys equal the
 authors' published checkpoints, which load with ``strict=True``. ``train_autoencoder``

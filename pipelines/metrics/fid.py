@@ -53,7 +53,7 @@ class InceptionFeatures:
         # Resize here, before grayscale is repeated: the same bilinear values as
         # pytorch-fid's resize inside the network, on a third of the pixels.
         self.net = build_fid_inception(weights, resize_input=False).to(self.device)
-        # Channels-last: oneDNN's fastest convolution layout on the CPU (1.18x measured);
+        # Channels-last: oneDNN's fastest convolution layout on the CPU (speed-up measured);
         # features move by <= 2e-5 and FID by ~1e-7 relative (docs/performance.md).
         self.net = self.net.to(memory_format=torch.channels_last)
 

@@ -2,7 +2,7 @@
 
 ``standard``: uint8 images / 255, bilinear resize to 299, ImageNet mean/std
 normalisation, ``transform_input=True`` (torchvision's own recipe for these weights).
-``paper``: the reference's input quirk (spec §9.2 item 1): [0, 255] floats, no
+``paper``: the reference's input quirk (docs/reference.md §9.2 item 1): [0, 255] floats, no
 normalisation, ``transform_input=False``, ``nn.Upsample`` bilinear to 299; comparable
 only with numbers made the same way. Both need torchvision's ImageNet weights, which
 are not on PyPI: offline the metric is unavailable unless a file is given.

@@ -107,7 +107,7 @@ def test_tune_allocator_keeps_results():
 def test_bf16_autocast_keeps_spikes_mostly_and_state_fp32():
     """The CUDA mixed-precision path, exercised with CPU autocast.
 
-    bf16 currents flip spikes whose potential sits near the threshold (DESIGN.md §7: up
+    bf16 currents flip spikes whose potential sits near the threshold (docs/performance.md: up
     to ~11%); the neuron itself must still integrate and threshold in float32.
     """
     fast, _ = _pair(steps=4)

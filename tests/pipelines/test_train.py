@@ -206,7 +206,7 @@ def test_amp_option_trains_and_resumes_old_checkpoints(prepared_mnist, tmp_path)
 
 @pytest.mark.slow
 def test_compile_option_matches_eager(prepared_mnist, tmp_path, monkeypatch):
-    """The compiled training step computes the eager loss and gradients (~40 s compile)."""
+    """The compiled training step computes the eager loss and gradients (compiling is slow)."""
     import torch._inductor.config as inductor_config
 
     # The ANN VAE draws noise; compiled code uses its own RNG unless told otherwise.

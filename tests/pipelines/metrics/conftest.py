@@ -1,7 +1,7 @@
 """Shared, session-scoped fixtures: prepared MNIST, converted FID weights, Inception features,
 the authors' metric files from the asset mirror.
 
-Inception at 299x299 runs at ~6 images/s on a 2-core CPU, so features of a few
+Inception at 299x299 is slow on a CPU (docs/performance.md), so features of a few
 small real image sets are computed once and shared by all FID tests. External files come
 only from ``$FSVAE_DATA_MIRROR`` / ``$FSVAE_ASSET_MIRROR``; without them the tests that
 need them skip with the reason.
