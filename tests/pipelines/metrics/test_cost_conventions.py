@@ -106,3 +106,16 @@ def test_corrected_convention_first_layer_once_or_per_step():
     fc = rec.synapses[-1]
     assert integrated.acs == per_step.acs - fc.effective
     assert integrated.macs == per_step.macs + fc.dense / 2
+
+
+def test_reference_large_variant_counts_the_image_as_spikes():
+    """The reference's FSVAELarge leaves is_first_conv unset: the image sum is its "spikes"."""
+    net = _TinySNN()
+    rec = SpikeRecorder(net, steps=2)
+    with torch.no_grad(), rec:
+        net(torch.full((1, 1, 4, 4), 0.5))
+    counts = reference_snn(rec, first_conv_real=False)
+    # conv: input sum 32 x 0.5 = 16 "spikes" x 9 x 2 / 4, plus 2 x 2 x 2 x 2 bias additions
+    conv_add = 16 * 9 * 2 / 4 + 16
+    assert counts.additions == conv_add + (16 + 32) + (5 * 9 * 4 + 32) + (7 * 3 + 2 * 3)
+    assert counts.multiplications == (16 - 5) + (32 - 7)
