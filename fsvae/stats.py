@@ -149,6 +149,8 @@ class SpikeRecorder:
         self.steps = int(steps if steps is not None else getattr(config, "n_steps", 1))
         self._handles: list[Any] = []
         self._saved_fast: bool | None = None
+        # Dense counts depend on the layer and the input shape only: computed once each.
+        self._dense: dict[tuple[str, tuple[int, ...]], int] = {}
         self.synapses: list[SynapseCall] = []
         self.neurons: list[NeuronCall] = []
 
@@ -204,6 +206,9 @@ class SpikeRecorder:
         def hook(module: nn.Module, inputs: tuple[Any, ...], out: torch.Tensor) -> None:
             x = inputs[0].detach()
             nonzero = (x != 0).to(torch.float32)
+            key = (name, tuple(x.shape))
+            if key not in self._dense:
+                self._dense[key] = layer_ops(module, torch.ones_like(nonzero))
             self.synapses.append(
                 SynapseCall(
                     name=name,
@@ -213,7 +218,7 @@ class SpikeRecorder:
                     in_sum=float(x.double().sum().item()),
                     binary=bool(((x == 0) | (x == 1)).all()),
                     repeated=_repeated(x, self.steps),
-                    dense=layer_ops(module, torch.ones_like(nonzero)),
+                    dense=self._dense[key],
                     effective=layer_ops(module, nonzero),
                     out_numel=out.numel(),
                 )
