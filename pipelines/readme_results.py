@@ -48,7 +48,8 @@ def render_results(
 
     Returns:
         Markdown: Table 1 as the tables stage wrote it, the sample and reconstruction
-        grids of every dataset x model, and the metric figures.
+        grids of every dataset x model, the computational-cost table (when written) and
+        the metric figures.
 
     Raises:
         FileNotFoundError: ``table1.md`` is missing (run ``dvc repro`` first).
@@ -87,6 +88,7 @@ def render_results(
             diversity = load_diversity(diversity_path(samples, f"{ds}_{model}"))
             name = f"{model} {COLLAPSED}" if diversity and diversity.collapsed else model
             lines.append(f"| {ds} | {name} | {_image(grid, root, 'samples', 240)} | {cell} |")
+    lines += cost_section(results)
     figures = [results / "figures" / f"{m}.png" for m in METRIC_FIGURES]
     figures = [f for f in figures if f.is_file()]
     if figures:
@@ -95,6 +97,24 @@ def render_results(
         lines += ["", "Training-loss curves: `results/figures/loss_<dataset>_<model>.png`."]
     lines.append(END)
     return "\n".join(lines)
+
+
+def cost_section(results: Path) -> list[str]:
+    """The computational-cost table as the tables stage wrote it; nothing until it exists.
+
+    Args:
+        results: The pipeline's results folder.
+
+    Returns:
+        Markdown lines (``results/tables/cost.md`` nested under the results section), or
+        an empty list when the table has not been written yet (results from before the
+        cost stage).
+
+    """
+    table = results / "tables" / "cost.md"
+    if not table.is_file():
+        return []
+    return ["", _demote(table.read_text().strip())]
 
 
 def replace_block(text: str, block: str) -> str:

@@ -144,6 +144,10 @@ def test_full_pipeline_writes_metrics_tables_and_grids(project):
             assert metrics["is"] is None and metrics["is_unavailable"]
             assert (root / "results" / "samples" / f"{dataset}_{model}_samples.png").is_file()
     assert (root / "results" / "tables" / "table1.md").is_file()
+    # The cost stage counted every checkpoint, and the tables stage wrote its table.
+    cost = pd.read_csv(root / "results" / "tables" / "cost.csv")
+    assert set(cost["model"]) == set(params["pipeline"]["models"])
+    assert (cost["images"].str.contains(f"first {params['cost']['num_images']} images")).all()
     board = pd.read_csv(root / "results" / "leaderboard.csv")
     measured = board[board["kind"] == "measured"]
     assert "tiny_vae" in set(measured["model"]), sorted(set(board["model"]))

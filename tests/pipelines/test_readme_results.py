@@ -65,3 +65,14 @@ def test_missing_table_is_a_clear_error(tmp_path, capsys):
     argv = ["readme", "--readme", str(tmp_path / "README.md")]
     assert main([*argv, "--params", str(tmp_path / "params.yaml")]) == 2
     assert "dvc repro" in capsys.readouterr().err
+
+
+def test_cost_table_is_rendered_once_written_and_skipped_before(tmp_path):
+    _fake_results(tmp_path)
+    before = render_results(tmp_path, ["mnist"], ["fsvae"])
+    assert "Computational cost" not in before
+    cost = tmp_path / "results" / "tables" / "cost.md"
+    cost.write_text("# Computational cost: operations\n\n## mnist\n\n| model |\n")
+    after = render_results(tmp_path, ["mnist"], ["fsvae"])
+    assert "### Computational cost: operations" in after and "#### mnist" in after
+    assert after.index("### Table 1") < after.index("### Computational cost")
