@@ -6,8 +6,8 @@
 #   benchmarks/gpu_check.sh --cpu-dry-run DIR   # here: the same with tiny sizes on the CPU
 #
 # On the GPU machine (the GPU tool's run, carrying .gpu):  benchmarks/gpu_check.sh run "$OUT"
-# It uses that machine's python3 and PyTorch; snntorch, pytorch-fid and this project come as
-# wheels from .gpu/wheels (installed with --no-deps into a scratch folder), MNIST as the raw
+# It uses that machine's python3 and PyTorch; snntorch, pytorch-fid, clean-fid and this project
+# come as wheels from .gpu/wheels (installed with --no-deps into a scratch folder), MNIST as the raw
 # IDX files from .gpu/data, the authors' MNIST autoencoder from .gpu/assets. Extra arguments
 # after the folder go to benchmarks/gpu_check.py (e.g. --fid-weights FILE).
 set -euo pipefail
@@ -27,8 +27,13 @@ pack)
     # Wheels for the GPU machine's Python 3.12, pure Python, no dependencies (its torch,
     # numpy, scipy, ... are used). Versions as pinned in pyproject.toml.
     "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
-        --implementation py --platform any -d "$PACK/wheels" snntorch==1.0.0 pytorch-fid==0.3.0
-    "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$PACK/wheels" .
+        --implementation py --platform any -d "$PACK/wheels" \
+        snntorch==1.0.0 pytorch-fid==0.3.0 clean-fid==0.1.35
+    # This project from a copy of the files that travel (a build leaves build/ behind).
+    src=$(mktemp -d)
+    git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$src"
+    "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$PACK/wheels" "$src"
+    rm -rf "$src"
     cp "$FSVAE_DATA_MIRROR"/MANIFEST.md "$PACK/data/"
     cp "$FSVAE_DATA_MIRROR"/MNIST/raw/*-ubyte.gz "$PACK/data/MNIST/raw/"
     ae=github.com/kamata1729/FullySpikingVAE/raw/ffadb3d4bf4fe02927acb241ac11e6ad693c22dc/metrics
