@@ -66,7 +66,9 @@ run | --cpu-dry-run)
         export PYTHONPATH="$PWD:$site" PATH="$site/bin:$PATH"
         export FSVAE_DATA_MIRROR="$PWD/$PACK/data" FSVAE_ASSET_MIRROR="$PWD/$PACK/assets"
         nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
-        python3 benchmarks/gpu_check.py "$out" "$@"
+        # Every part stops at its own budget (docs/gpu-check.md); this bounds the whole call
+        # at 8 minutes whatever happens (files already written stay in $out).
+        timeout "${GPU_CHECK_LIMIT_S:-470}" python3 benchmarks/gpu_check.py "$out" "$@"
     else
         export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
         "${PYTHON:-python}" benchmarks/gpu_check.py --cpu-dry-run "$out" "$@"

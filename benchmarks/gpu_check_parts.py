@@ -64,7 +64,8 @@ def run_gpu_tests(
     """(a) ``pytest -m gpu tests/gpu``: log and JUnit XML into the output folder."""
     env = {**os.environ, **{k: v for k, v in mirrors.items() if v}}
     env["FSVAE_GPU_TEST_DEVICE"] = device
-    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "tests/gpu", "-q", "-rA"]
+    # -v: each result is in the log as it happens, so a run stopped at its limit still tells.
+    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "tests/gpu", "-v", "-rA"]
     cmd += ["-p", "no:cacheprovider", f"--junitxml={out.file('a_pytest_gpu.xml')}"]
     if sizes.pytest_select:
         cmd += ["-k", sizes.pytest_select]
