@@ -1,4 +1,5 @@
-"""Development sessions: ``nox -s tests`` (CI), ``lint``, ``typecheck``, ``bench``, ``tests_torch211``.
+"""Development sessions: ``nox -s tests`` (CI), ``lint``, ``typecheck``, ``bench``,
+``tests_torch211`` (the suite on the GPU machines' torch 2.11).
 
 Installs use uv and the pinned ``requirements.lock``. On machines whose pip is set up
 with local wheel indexes (``pip config debug``), the same indexes are handed to uv,
