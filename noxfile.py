@@ -1,4 +1,5 @@
-"""Development sessions: ``nox -s tests`` (CI), ``lint``, ``typecheck``, ``bench``.
+"""Development sessions: ``nox -s tests`` (CI), ``lint``, ``typecheck``, ``bench``,
+``tests_torch211`` (the suite on the GPU machines' torch 2.11).
 
 Installs use uv and the pinned ``requirements.lock``. On machines whose pip is set up
 with local wheel indexes (``pip config debug``), the same indexes are handed to uv,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import nox
 
@@ -16,6 +18,10 @@ nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["tests", "lint"]
 
 LOCK = "requirements.lock"
+# The GPU machines' own PyTorch (docs/gpu-check.md); the lock's torch stack is replaced.
+GPU_MACHINE_TORCH = ("torch==2.11.0", "torchvision==0.26.0")
+# Lock lines that belong to the pinned torch (2.11 brings its own CUDA, triton, setuptools).
+TORCH_STACK = ("torch==", "torchvision==", "triton==", "setuptools==", "cuda-", "nvidia-")
 
 
 def _pip_config(key: str) -> list[str]:
@@ -58,6 +64,27 @@ def _install(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (CPU, real data from FSVAE_DATA_MIRROR)."""
     _install(session)
+    session.run("pytest", *session.posargs, env={"DVC_NO_ANALYTICS": "1"})
+
+
+@nox.session(name="tests_torch211")
+def tests_torch211(session: nox.Session) -> None:
+    """Run the tests on torch 2.11.0 / torchvision 0.26.0, the GPU machines' versions.
+
+    Installs the lock without its torch stack, plus the two pins (uv resolves their CUDA
+    wheels, about 3 GB). Extra arguments go to pytest, e.g. ``-- tests/fsvae``.
+    """
+    env = _uv_env()
+    pins = [
+        line
+        for line in Path(LOCK).read_text().splitlines()
+        if line[:1].isalpha() and not line.startswith(TORCH_STACK)
+    ]
+    requirements = Path(session.create_tmp()) / "requirements-torch211.txt"
+    requirements.write_text("\n".join([*pins, *GPU_MACHINE_TORCH]) + "\n")
+    session.install("-r", str(requirements), env=env)
+    session.install("--no-deps", "-e", ".", env=env)
+    session.run("python", "-c", "import torch; assert torch.__version__.startswith('2.11.0')")
     session.run("pytest", *session.posargs, env={"DVC_NO_ANALYTICS": "1"})
 
 
