@@ -77,6 +77,22 @@ def test_fit_kill_resume_on_meta(prepared_mnist, tmp_path, model):
     assert all(p.device.type == "meta" for p in resumed.model.parameters())
 
 
+def test_resume_keeps_rng_states_on_the_cpu(prepared_mnist, tmp_path):
+    """Issue 20 item 1: resume loaded last.pt with map_location=device, RNG states too.
+
+    A checkpoint in the older format (device in its settings, no runtime record)
+    resumed on ``meta`` is what a GPU resume did: set_rng_state raised "RNG state must be a torch.ByteTensor".
+    """
+    _trainer(prepared_mnist, tmp_path, max_steps=2).fit()
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    ckpt.pop("runtime", None)
+    ckpt["train_config"]["device"] = "meta"  # older checkpoints named it in their settings
+    save_atomic(ckpt, tmp_path / "last.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert _trainer(prepared_mnist, tmp_path, "meta", max_steps=2).resume()
+
+
 def test_checkpoint_records_the_runtime(prepared_mnist, tmp_path):
     trainer = _trainer(prepared_mnist, tmp_path, max_steps=1)
     trainer.fit()
