@@ -81,7 +81,8 @@ def test_resume_keeps_rng_states_on_the_cpu(prepared_mnist, tmp_path):
     """Issue 20 item 1: resume loaded last.pt with map_location=device, RNG states too.
 
     A checkpoint in the older format (device in its settings, no runtime record)
-    resumed on ``meta`` is what a GPU resume did: set_rng_state raised "RNG state must be a torch.ByteTensor".
+    resumed on ``meta`` is what a GPU resume did: set_rng_state raised "RNG state must
+    be a torch.ByteTensor".
     """
     _trainer(prepared_mnist, tmp_path, max_steps=2).fit()
     ckpt = load_checkpoint(tmp_path / "last.pt")
