@@ -254,7 +254,10 @@ def main() -> None:
     from pipelines.process.device import describe, prepare
     from pipelines.process.settings import RuntimeSettings
 
-    ns.device = prepare(RuntimeSettings(device=ns.device))  # one-line error without CUDA
+    try:
+        ns.device = prepare(RuntimeSettings(device=ns.device))
+    except ValueError as err:  # e.g. --device cuda without CUDA: one line, nothing written
+        parser.error(str(err))
     load = not ns.no_load and ns.device == "cpu"
     common = {
         "device": ns.device,
