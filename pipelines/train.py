@@ -23,14 +23,11 @@ PyTorch's ``meta`` device (tests prove no stray CPU tensor meets a GPU one).
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,100 +50,23 @@ from pipelines.checkpoint import (
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
 from pipelines.optim import param_groups
 from pipelines.process.allocator import tune_allocator
-from pipelines.process.device import describe, device_type, prepare, seeded_fork
+from pipelines.process.device import describe, device_type, prepare
 from pipelines.process.distributed import DistContext
 from pipelines.process.settings import RuntimeSettings
 from pipelines.registry import build_model
 from pipelines.seeding import seed_everything
 from pipelines.train_config import TrainConfig
+from pipelines.train_parts import (
+    RunState,
+    epoch_batches,
+    test_loss,
+    to_float,
+    write_csv_atomic,
+)
+
+__all__ = ["RunState", "Trainer", "epoch_batches", "test_loss"]
 
 LOG_EVERY_STEPS = 10
-
-
-@dataclass
-class RunState:
-    """Where a run is: what a checkpoint records besides weights and RNG states."""
-
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    step: int = 0
-    best_test_loss: float = math.inf
-    finished: bool = False
-    train_log: list[dict[str, float]] | None = None
-    test_log: list[dict[str, float]] | None = None
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Return the shuffled batches of one epoch, a pure function of (seed, epoch).
-
-    Args:
-        n: Dataset size.
-        batch_size: Batch size (the last batch may be smaller).
-        seed: Run seed.
-        epoch: Epoch index.
-
-    Returns:
-        Lists of dataset indices.
-
-    """
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(n, generator=gen).tolist()
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def _write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
-    if not rows:
-        return
-    # The same ".<name>.*.tmp" naming as save_atomic: cleaned at start, ignored by DVC.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _float(value: torch.Tensor) -> float:
-    return float(value)
-
-
-@torch.no_grad()
-def test_loss(
-    model: GenerativeModel,
-    images: torch.utils.data.Dataset,
-    cfg: TrainConfig,
-    device: str,
-    read_scalar: Callable[[torch.Tensor], float] = _float,
-) -> dict[str, float]:
-    """Mean of each loss term over the test images, in eval mode, with a fixed seed.
-
-    The CPU generator and ``device``'s own are forked and seeded (no other device's is
-    touched), so measuring the test loss never shifts the training run's random stream,
-    on the CPU or on a GPU.
-
-    Args:
-        model: The model (left in train mode afterwards).
-        images: The test set.
-        cfg: The run's settings (seed, batch size).
-        device: The resolved device.
-        read_scalar: Turns a 0-d tensor into a float (``.item()``; a seam for ``meta``).
-
-    """
-    model.eval()
-    sums: dict[str, float] = {}
-    count = 0
-    with seeded_fork(device, cfg.seed):
-        for x in DataLoader(images, batch_size=cfg.batch_size, shuffle=False):
-            terms = model.loss(x.to(device))
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + read_scalar(value) * len(x)
-            count += len(x)
-    model.train()
-    return {key: value / count for key, value in sums.items()}
 
 
 class _LossModule(nn.Module):
@@ -189,7 +109,7 @@ class Trainer:
         progress: bool = True,
         on_step: Callable[[int], None] | None = None,
         runtime: RuntimeSettings | None = None,
-        read_scalar: Callable[[torch.Tensor], float] = _float,
+        read_scalar: Callable[[torch.Tensor], float] = to_float,
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
@@ -263,8 +183,8 @@ class Trainer:
         ckpt = self._checkpoint()  # a collective under DDP: every rank gathers RNG states
         if self.dist.is_main:
             save_atomic(ckpt, path)
-            _write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
-            _write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
+            write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
+            write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
         self.dist.barrier()
 
     def resume(self, if_config_changed: str = "error") -> bool:
