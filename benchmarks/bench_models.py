@@ -251,6 +251,13 @@ def main() -> None:
     if ns.quick:
         ns.datasets, ns.iters, ns.memory_batch = "mnist", 3, 0
         ns.sample_images = min(ns.sample_images, 500)
+    from pipelines.process.device import describe, prepare
+    from pipelines.process.settings import RuntimeSettings
+
+    try:
+        ns.device = prepare(RuntimeSettings(device=ns.device))
+    except ValueError as err:  # e.g. --device cuda without CUDA: one line, nothing written
+        parser.error(str(err))
     load = not ns.no_load and ns.device == "cpu"
     common = {
         "device": ns.device,
@@ -312,6 +319,7 @@ def main() -> None:
             print(f"{dataset}: ESVAE/FSVAE train step time {rate['fsvae'] / rate['esvae']:.2f}")
     report = {
         "machine": {"platform": platform.platform(), "processor": platform.processor()},
+        "runtime": describe(ns.device),  # GPU name, torch/CUDA/cuDNN, TF32, determinism
         "settings": {
             **common,
             "batch": ns.batch,

@@ -37,25 +37,62 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def rng_states() -> dict[str, Any]:
-    """Capture the Python, NumPy and torch (CPU and CUDA) random states."""
+def rng_states(device: str = "cpu") -> dict[str, Any]:
+    """Capture the Python, NumPy and torch CPU random states, and ``device``'s if CUDA.
+
+    Only the generator of the CUDA device this process uses is saved (each DDP rank its
+    own GPU's), never every GPU's: another rank's stream is not this process's to restore.
+
+    Args:
+        device: The resolved device of the run (``cpu``, ``meta`` or ``cuda:i``).
+
+    """
     states: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        states["cuda"] = {"index": index, "state": torch.cuda.get_rng_state(index)}
     return states
 
 
-def restore_rng_states(states: Mapping[str, Any]) -> None:
-    """Restore the random states captured by :func:`rng_states`."""
+def _byte_state(state: torch.Tensor, what: str) -> torch.Tensor:
+    """An RNG state as the CPU ByteTensor ``set_rng_state`` requires.
+
+    A checkpoint loaded with ``map_location="cuda"`` moves the saved states to the GPU;
+    they are copied back here (a ``meta`` state holds no data and is refused).
+    """
+    if state.device.type == "meta":
+        raise ValueError(f"the saved {what} RNG state was loaded onto 'meta' and holds no data")
+    return state.cpu()
+
+
+def restore_rng_states(states: Mapping[str, Any], device: str = "cpu") -> None:
+    """Restore the random states captured by :func:`rng_states` (on ``device``).
+
+    A CUDA state is restored onto the CUDA device of this run (a checkpoint from
+    ``cuda:0`` resumes on ``cuda:1``); on a CPU run it is not used. Checkpoints written
+    before per-device states (a list of every GPU's) restore the entry of this device.
+
+    Raises:
+        ValueError: If a state was loaded onto ``meta``.
+
+    """
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+    torch.set_rng_state(_byte_state(states["torch"], "CPU"))
+    dev = torch.device(device)
+    saved = states.get("cuda")
+    if dev.type != "cuda" or saved is None:
+        return
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    if isinstance(saved, dict):
+        torch.cuda.set_rng_state(_byte_state(saved["state"], "CUDA"), index)
+    elif index < len(saved):  # format of older checkpoints: every GPU's state
+        torch.cuda.set_rng_state(_byte_state(saved[index], "CUDA"), index)
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
@@ -102,6 +139,10 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint file written by the training loop.
 
+    To resume on a GPU, load on the CPU (the default) and let ``load_state_dict`` copy
+    weights and optimizer state to the parameters' device: the RNG states must stay
+    CPU ByteTensors (:func:`restore_rng_states` copies back any that were moved).
+
     Args:
         path: Checkpoint path.
         map_location: Device to load tensors onto.
@@ -135,18 +176,19 @@ def load_model(
 
     Args:
         path: Checkpoint path.
-        map_location: Device for the model.
+        map_location: Device for the model. The file is read on the CPU, so a
+            checkpoint written on a GPU loads anywhere and the RNG states stay put.
 
     Returns:
         The model in eval mode and the checkpoint's metadata (everything but the
         weights and optimizer/RNG state).
 
     """
-    ckpt = load_checkpoint(path, map_location)
+    ckpt = load_checkpoint(path, "cpu")
     model = model_from_config(ckpt["model_name"], ckpt["config"])
     model.load_state_dict(ckpt["model_state"])
     model.to(map_location).eval()
-    heavy = {"model_state", "optimizer_state", "rng"}
+    heavy = {"model_state", "optimizer_state", "rng", "rng_ranks"}
     return model, {k: v for k, v in ckpt.items() if k not in heavy}
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from pipelines.data.arrays import DATASETS
+from pipelines.process.settings import RuntimeSettings
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
@@ -44,3 +46,37 @@ def add_dataset_argument(
     parser.add_argument(
         "--dataset", required=required, choices=DATASETS, help=f"{what}: %(choices)s"
     )
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser, params: bool = True) -> None:
+    """Add ``--device`` (and ``--params``, where the command has none yet).
+
+    Every stage reads its device, TF32 and determinism from ``runtime`` in the params
+    file; ``--device`` overrides the device (docs/gpu.md).
+    """
+    if params:
+        parser.add_argument(
+            "--params",
+            default="params.yaml",
+            help="params file whose runtime section is used (default: %(default)s; "
+            "defaults when missing)",
+        )
+    parser.add_argument(
+        "--device",
+        help="auto, cpu, cuda or cuda:INDEX (default: runtime.device in the params file, "
+        "else auto: CUDA when available)",
+    )
+
+
+def runtime_settings(args: argparse.Namespace) -> RuntimeSettings:
+    """The runtime settings of a command: the params file's ``runtime``, ``--device`` wins.
+
+    Raises:
+        ValueError: On an unreadable params file or an unknown runtime key.
+
+    """
+    from pipelines.params import load_params
+
+    path = Path(args.params)
+    params = load_params(path) if path.exists() else {}
+    return RuntimeSettings.from_params(params, device=args.device)

@@ -4,8 +4,9 @@ Layout (see params.yaml for the values and profiles/ for the two profiles)::
 
     profile: quick | paper
     seed: 0
+    runtime: {device, cpu_threads, tf32, deterministic}  # every stage (RuntimeSettings)
     data: {root, prepared, mirror, download, train_limit, test_limit}
-    train: {epochs, batch_size, max_steps, checkpoint_every, num_workers, device}
+    train: {epochs, batch_size, max_steps, checkpoint_every, num_workers}
     models:
       <name>: {class: package.module:Class,                # optional: a model of your own
                optim: {lr, betas, weight_decay}, options: {<model config field>: value},

@@ -8,19 +8,26 @@ each epoch is derived from (seed, epoch), and every RNG state is in the checkpoi
 
 Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped in DistributedDataParallel:
 ``batch_size`` stays the global batch, each rank takes every ``world``-th image of it,
-only rank 0 writes checkpoints and logs, and every rank's RNG state is saved, so resume
-stays exact. Options ``amp`` (bf16 autocast) and ``compile`` are off by default.
+only rank 0 writes checkpoints and logs, and every rank's RNG state (CPU and its own
+GPU's) is saved, so resume stays exact. Options ``amp`` (bf16 autocast) and ``compile``
+are off by default.
+
+The device comes from ``runtime`` (:class:`RuntimeSettings`, resolved once by
+:mod:`pipelines.process.device`) and is recorded in every checkpoint (``runtime``). A run
+resumes only on the device type it was started on (CPU and CUDA draw different random
+streams); checkpoints are read on the CPU, so a GPU's checkpoint loads anywhere.
+Python scalars are read through one seam, ``read_scalar``, so the loop also runs on
+PyTorch's ``meta`` device (tests prove no stray CPU tensor meets a GPU one).
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import math
 import os
-import tempfile
+import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,81 +50,23 @@ from pipelines.checkpoint import (
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
 from pipelines.optim import param_groups
 from pipelines.process.allocator import tune_allocator
+from pipelines.process.device import describe, device_type, prepare
 from pipelines.process.distributed import DistContext
+from pipelines.process.settings import RuntimeSettings
 from pipelines.registry import build_model
 from pipelines.seeding import seed_everything
 from pipelines.train_config import TrainConfig
+from pipelines.train_parts import (
+    RunState,
+    epoch_batches,
+    test_loss,
+    to_float,
+    write_csv_atomic,
+)
+
+__all__ = ["RunState", "Trainer", "epoch_batches", "test_loss"]
 
 LOG_EVERY_STEPS = 10
-
-
-@dataclass
-class RunState:
-    """Where a run is: what a checkpoint records besides weights and RNG states."""
-
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    step: int = 0
-    best_test_loss: float = math.inf
-    finished: bool = False
-    train_log: list[dict[str, float]] | None = None
-    test_log: list[dict[str, float]] | None = None
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Return the shuffled batches of one epoch, a pure function of (seed, epoch).
-
-    Args:
-        n: Dataset size.
-        batch_size: Batch size (the last batch may be smaller).
-        seed: Run seed.
-        epoch: Epoch index.
-
-    Returns:
-        Lists of dataset indices.
-
-    """
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(n, generator=gen).tolist()
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def _write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
-    if not rows:
-        return
-    # The same ".<name>.*.tmp" naming as save_atomic: cleaned at start, ignored by DVC.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@torch.no_grad()
-def test_loss(
-    model: GenerativeModel, images: torch.utils.data.Dataset, cfg: TrainConfig, device: str
-) -> dict[str, float]:
-    """Mean of each loss term over the test images, in eval mode, with a fixed seed.
-
-    The global RNG is forked so measuring the test loss never shifts the training run.
-    """
-    model.eval()
-    sums: dict[str, float] = {}
-    count = 0
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        for x in DataLoader(images, batch_size=cfg.batch_size, shuffle=False):
-            terms = model.loss(x.to(device))
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value) * len(x)
-            count += len(x)
-    model.train()
-    return {key: value / count for key, value in sums.items()}
 
 
 class _LossModule(nn.Module):
@@ -142,6 +91,13 @@ class Trainer:
         progress: Show a tqdm progress bar.
         on_step: Called with the global step after each optimizer step (tests use it
             to simulate a crash).
+        runtime: Device and numerics (``runtime`` in params.yaml); None: the defaults.
+        read_scalar: Turns a 0-d loss tensor into a float (default ``float``, a device
+            sync). The only place the loop reads tensor values: on ``meta``, which has
+            no values, tests pass e.g. ``lambda t: 0.0``.
+
+    Raises:
+        ValueError: For a device this machine does not have (before anything is written).
 
     """
 
@@ -152,17 +108,19 @@ class Trainer:
         run_dir: str | Path,
         progress: bool = True,
         on_step: Callable[[int], None] | None = None,
+        runtime: RuntimeSettings | None = None,
+        read_scalar: Callable[[torch.Tensor], float] = to_float,
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
         self.progress = progress
         self.on_step = on_step
+        self.read_scalar = read_scalar
+        # Resolved once (cuda:LOCAL_RANK under torchrun); a bad device fails here.
+        self.device = prepare(runtime or RuntimeSettings())
         if config.tune_allocator:
             tune_allocator()
-        self.device = config.resolved_device()
         self.dist = DistContext.from_env(self.device)
-        if self.dist.world > 1 and self.device == "cuda":
-            self.device = f"cuda:{self.dist.local_rank}"
         if self.dist.is_main:
             remove_stale_temporaries(self.run_dir)  # left by a run killed mid-save
         train_images = load_split(prepared_root, config.dataset, "train")[: config.train_limit]
@@ -177,7 +135,7 @@ class Trainer:
             seed_everything(config.seed + 1_000_003 * self.dist.rank)
         self.step_module: nn.Module = _LossModule(self.model)
         if self.dist.world > 1:
-            ids = [self.device] if self.device.startswith("cuda") else None
+            ids = [self.device] if device_type(self.device) == "cuda" else None
             self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
         if config.compile:
             self.step_module = torch.compile(self.step_module)
@@ -209,9 +167,13 @@ class Trainer:
             "train_config": self.config.to_dict(),
             "model_state": self.model.state_dict(),
             "optimizer_state": self.optimizer.state_dict(),
-            "rng": rng_states(),
-            "rng_ranks": self.dist.all_gather(rng_states()) if self.dist.world > 1 else None,
+            "rng": rng_states(self.device),
+            "rng_ranks": (
+                self.dist.all_gather(rng_states(self.device)) if self.dist.world > 1 else None
+            ),
             "versions": package_versions(),
+            # Where it ran: device, GPU, CUDA/cuDNN versions, TF32 and determinism.
+            "runtime": describe(self.device),
             # The CPU thread count changes float summation order; a resumed run uses it again.
             "num_threads": torch.get_num_threads(),
             **{k: v for k, v in vars(self.state).items()},
@@ -221,8 +183,8 @@ class Trainer:
         ckpt = self._checkpoint()  # a collective under DDP: every rank gathers RNG states
         if self.dist.is_main:
             save_atomic(ckpt, path)
-            _write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
-            _write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
+            write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
+            write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
         self.dist.barrier()
 
     def resume(self, if_config_changed: str = "error") -> bool:
@@ -240,17 +202,30 @@ class Trainer:
         """
         if not self.last_path.exists():
             return False
-        ckpt = load_checkpoint(self.last_path, map_location=self.device)
-        # Options added later (absent from older checkpoints) count as their defaults.
+        # Read on the CPU: load_state_dict copies to the parameters' device, and the RNG
+        # states must stay CPU ByteTensors (a map_location of the GPU moved them too).
+        ckpt = load_checkpoint(self.last_path, map_location="cpu")
+        # Options added later (absent from older checkpoints) count as their defaults;
+        # "device" moved to runtime (older checkpoints have it in their train_config).
         saved = {**TrainConfig(model=self.config.model).to_dict(), **ckpt["train_config"]}
-        if saved != self.config.to_dict():
+        saved.pop("device", None)
+        moved = self._device_change(ckpt)
+        if saved != self.config.to_dict() or moved:
             if if_config_changed == "restart":
+                if moved and self.dist.is_main:
+                    print(f"{self.run_dir}: {moved}; restarting", file=sys.stderr)
                 self.dist.barrier()  # every rank has read the old checkpoint
                 for name in ("last.pt", "best.pt", "train_log.csv", "test_log.csv"):
                     if self.dist.is_main:
                         (self.run_dir / name).unlink(missing_ok=True)
                 self.dist.barrier()
                 return False
+            if moved:
+                raise ValueError(
+                    f"{self.run_dir}: {moved}, and a resumed run would continue another "
+                    "random stream; run on that device, pass --restart to discard it or "
+                    "choose another --run-dir"
+                )
             raise ValueError(
                 f"{self.run_dir} holds a run with different settings; pass --restart to "
                 "discard it or choose another --run-dir"
@@ -264,10 +239,22 @@ class Trainer:
             torch.set_num_threads(int(saved_threads))
         per_rank = ckpt.get("rng_ranks") or [ckpt["rng"]]
         restore_rng_states(
-            per_rank[self.dist.rank] if self.dist.rank < len(per_rank) else ckpt["rng"]
+            per_rank[self.dist.rank] if self.dist.rank < len(per_rank) else ckpt["rng"],
+            self.device,
         )
         self.state = RunState(**{k: ckpt[k] for k in vars(RunState()) if k in ckpt})
         return True
+
+    def _device_change(self, ckpt: dict[str, Any]) -> str | None:
+        """Why the checkpoint's device type differs from this run's (None: same or unknown).
+
+        ``cuda:0`` -> ``cuda:1`` is the same device type and resumes; CPU <-> CUDA does
+        not (checkpoints from before the ``runtime`` record count as unknown).
+        """
+        saved = (ckpt.get("runtime") or {}).get("device")
+        if saved is None or device_type(saved) == device_type(self.device):
+            return None
+        return f"last.pt was written on {saved}, this run is on {self.device}"
 
     def _out_of_steps(self) -> bool:
         return self.config.max_steps is not None and self.state.step >= self.config.max_steps
@@ -276,7 +263,7 @@ class Trainer:
         """Measure the test loss, log it, and checkpoint (best too if it improved)."""
         terms = None
         if self.dist.is_main:
-            terms = test_loss(self.model, self.test_set, self.config, self.device)
+            terms = test_loss(self.model, self.test_set, self.config, self.device, self.read_scalar)
         terms = self.dist.broadcast(terms)
         row = {"epoch": self.state.epoch, "step": self.state.step, **terms}
         assert self.state.test_log is not None
@@ -326,16 +313,22 @@ class Trainer:
             dynamic_ncols=True,
         )
         window_loss, window_images, window_start = 0.0, 0, time.perf_counter()
-        device_type = torch.device(self.device).type
+        # No autocast context at all without amp: torch.autocast refuses "meta".
+        autocast = (
+            torch.autocast(device_type(self.device), dtype=torch.bfloat16)
+            if cfg.amp
+            else contextlib.nullcontext()
+        )
         for x in bar:
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.amp):
+            with autocast:
                 terms = self.step_module(x.to(self.device))
             self.optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             self.optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            loss_sum, count = self.dist.sum([float(terms["loss"].detach()) * len(x), len(x)])
+            loss = self.read_scalar(terms["loss"].detach())
+            loss_sum, count = self.dist.sum([loss * len(x), len(x)])
             window_loss += loss_sum
             window_images += int(count)
             if state.step % LOG_EVERY_STEPS == 0 or state.batch_in_epoch == len(batches):

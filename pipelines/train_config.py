@@ -30,7 +30,6 @@ class TrainConfig:
         test_limit: Use only the first N test images for the per-epoch test loss.
         checkpoint_every: Also checkpoint every N steps inside an epoch (None: per epoch).
         num_workers: DataLoader worker processes.
-        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:i]``.
         amp: Mixed precision: bf16 autocast around the forward pass of each training
             step (FSVAE keeps membrane potentials and thresholds in float32).
         compile: ``torch.compile`` the loss computation (first steps compile).
@@ -55,7 +54,6 @@ class TrainConfig:
     test_limit: int | None = None
     checkpoint_every: int | None = None
     num_workers: int = 0
-    device: str = "auto"
     amp: bool = False
     compile: bool = False
     tune_allocator: bool = True
@@ -74,6 +72,13 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Self:
         """Build from a plain dict, rejecting unknown keys with a clear message."""
+        if "device" in values:
+            # One device setting for every stage since runtime.device (a run's device is
+            # process set-up, recorded in the checkpoint's "runtime", not a training option).
+            raise ValueError(
+                "train.device is no longer read: set runtime.device in params.yaml (or "
+                "--device) instead; it applies to every stage"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -86,11 +91,3 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-serialisable values."""
         return dataclasses.asdict(self)
-
-    def resolved_device(self) -> str:
-        """Return the concrete device string for ``auto``."""
-        if self.device != "auto":
-            return self.device
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"

@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 
 from pipelines.metrics.evaluate import ALL_METRICS, EvalSettings, evaluate_checkpoint
-from pipelines.options import add_dataset_argument
+from pipelines.options import add_dataset_argument, add_runtime_arguments, runtime_settings
+from pipelines.process.device import prepare
 
 HELP = "compute all metrics of a checkpoint (JSON with values and protocol)"
 
@@ -45,12 +46,18 @@ def add_settings_options(parser: argparse.ArgumentParser, num_samples_default: i
     parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
     parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
     parser.add_argument("--cache-dir", default="cache", help="reference statistics cache")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_runtime_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
 def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSettings:
-    """Build :class:`EvalSettings` from the shared options."""
+    """Build :class:`EvalSettings` from the shared options (resolves the device).
+
+    Raises:
+        ValueError: For a device this machine does not have.
+
+    """
+    device = prepare(runtime_settings(args))
     return EvalSettings(
         num_samples=args.num_samples,
         num_afd_samples=args.num_afd_samples,
@@ -67,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSetting
         offline=args.offline,
         paper_ae_weights=args.paper_ae_weights,
         own_ae=args.own_ae,
-        device=args.device,
+        device=device,
         progress=not args.no_progress,
         **extra,  # type: ignore[arg-type]
     )

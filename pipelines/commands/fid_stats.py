@@ -12,7 +12,8 @@ import json
 from pipelines.metrics.fid import InceptionFeatures, ReferenceStats
 from pipelines.metrics.inception import resolve_fid_weights
 from pipelines.metrics.protocol import MetricUnavailable
-from pipelines.options import add_dataset_argument
+from pipelines.options import add_dataset_argument, add_runtime_arguments, runtime_settings
+from pipelines.process.device import prepare
 
 HELP = "cache the FID reference statistics of a dataset's test split"
 
@@ -25,12 +26,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-ref", type=int, help="use the first N test images (default all)")
     parser.add_argument("--fid-weights", help="FID Inception weights file")
     parser.add_argument("--batch-size", type=int, default=50, help="images per Inception pass")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_runtime_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute (or reuse) the statistics and print where they are."""
+    device = prepare(runtime_settings(args))  # a bad device fails before any file
     stats = ReferenceStats(args.dataset, args.prepared, args.cache_dir, "test", args.num_ref)
     stats.path().parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         stats.path().with_suffix(".unavailable.txt").write_text(str(err) + "\n")
         print(json.dumps({"fid_stats": None, "unavailable": str(err)}))
         return 0
-    features = InceptionFeatures(weights, args.batch_size, args.device, not args.no_progress)
+    features = InceptionFeatures(weights, args.batch_size, device, not args.no_progress)
     _, _, n = stats.get(features)
     print(json.dumps({"fid_stats": str(stats.path()), "num_images": n}))
     return 0

@@ -19,6 +19,8 @@ import torch
 from pipelines.checkpoint import load_model, model_label
 from pipelines.data import ImageArrayDataset, load_split
 from pipelines.diversity import diversity_path, measure, write_diversity
+from pipelines.options import add_runtime_arguments, runtime_settings
+from pipelines.process.device import prepare
 from pipelines.sampling import (
     generate,
     reconstruct,
@@ -39,13 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prepared", default="prepared", help="prepared data (for test images)")
     parser.add_argument("--out-dir", default="results/samples", help="output folder")
     parser.add_argument("--name", help="file stem (default: <dataset>_<model>)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_runtime_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate and save."""
-    model, meta = load_model(args.checkpoint, map_location=args.device)
+    device = prepare(runtime_settings(args))  # a bad device fails before any file
+    model, meta = load_model(args.checkpoint, map_location=device)
     stem = args.name or f"{meta['dataset']}_{model_label(meta).replace(':', '.')}"
     out_dir = Path(args.out_dir)
     samples = generate(model, args.num_samples, args.seed, progress=not args.no_progress)

@@ -20,7 +20,12 @@ import argparse
 import json
 from pathlib import Path
 
-from pipelines.options import add_dataset_argument, parse_overrides
+from pipelines.options import (
+    add_dataset_argument,
+    add_runtime_arguments,
+    parse_overrides,
+    runtime_settings,
+)
 from pipelines.params import load_params, model_options, train_config
 from pipelines.train import Trainer
 
@@ -31,9 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--model", required=True, help="registered name or package.module:Class")
     add_dataset_argument(parser)
-    parser.add_argument(
-        "--params", default="params.yaml", help="params file (default: %(default)s)"
-    )
+    add_runtime_arguments(parser)
     parser.add_argument(
         "--prepared", help="prepared data folder (default: data.prepared in params)"
     )
@@ -44,7 +47,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-limit", type=int, help="use only the first N training images")
     parser.add_argument("--test-limit", type=int, help="use only the first N test images")
     parser.add_argument("--seed", type=int, help="random seed")
-    parser.add_argument("--device", help="auto, cpu or cuda")
     parser.add_argument(
         "--amp", action="store_true", default=None, help="bf16 autocast (mixed precision)"
     )
@@ -80,14 +82,14 @@ def run(args: argparse.Namespace) -> int:
         train_limit=args.train_limit,
         test_limit=args.test_limit,
         seed=args.seed,
-        device=args.device,
         amp=args.amp,
         compile=args.compile,
         model_options=options,
     )
     prepared = args.prepared or params.get("data", {}).get("prepared", "prepared")
     run_dir = Path(args.run_dir or Path("runs") / args.dataset / args.model.replace(":", "."))
-    trainer = Trainer(config, prepared, run_dir, progress=not args.no_progress)
+    runtime = runtime_settings(args)
+    trainer = Trainer(config, prepared, run_dir, progress=not args.no_progress, runtime=runtime)
     resumed = trainer.resume("restart" if args.restart else "error")
     try:
         state = trainer.fit()
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         "epochs_done": state.epoch,
         "steps": state.step,
         "best_test_loss": state.best_test_loss,
+        "device": trainer.device,
         "last_test": (state.test_log or [{}])[-1],
     }
     print(json.dumps(summary, indent=2))

@@ -22,6 +22,7 @@ from torch import nn
 from pipelines.data import load_split, to_model_range
 from pipelines.metrics.frechet import gaussian_stats
 from pipelines.metrics.protocol import version_of
+from pipelines.process.device import describe
 
 SMALL_DIMS = (32, 64, 128, 256)
 LARGE_DIMS = (32, 64, 128, 256, 512)
@@ -146,6 +147,7 @@ def train_autoencoder(
     batch_size: int = 250,
     seed: int = 0,
     latent_dim: int | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Train our own feature autoencoder on a training split and store its test statistics.
 
@@ -160,6 +162,8 @@ def train_autoencoder(
         batch_size: Training batch size.
         seed: Seed of weights and batch order.
         latent_dim: Code size (default: the paper's for the dataset).
+        device: Where to train (weights are initialised and batches drawn on the CPU,
+            so only the float arithmetic differs between devices).
 
     Returns:
         The saved record without the state dict.
@@ -170,6 +174,7 @@ def train_autoencoder(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         ae = AutoEncoder(shape["in_channels"], latent_dim or shape["latent_dim"], dims)
+    ae.to(device)
     train = to_model_range(torch.from_numpy(load_split(prepared_root, dataset, "train")))
     train = train.permute(0, 3, 1, 2).contiguous()
     gen = torch.Generator().manual_seed(seed)
@@ -180,7 +185,7 @@ def train_autoencoder(
     for _ in range(steps):
         if pos + batch_size > len(order):
             order, pos = torch.randperm(len(train), generator=gen), 0
-        x = train[order[pos : pos + batch_size]]
+        x = train[order[pos : pos + batch_size]].to(device)
         pos += batch_size
         loss = F.mse_loss(ae(x), x)
         opt.zero_grad(set_to_none=True)
@@ -195,6 +200,7 @@ def train_autoencoder(
         "batch_size": batch_size,
         "seed": seed,
         "final_train_mse": float(loss.detach()),
+        "runtime": describe(device),
         "optimizer": "AdamW lr 1e-3 betas (0.9, 0.999) weight_decay 0.01; MSE only",
         "test_mu": mu,
         "test_sigma": sigma,
@@ -205,7 +211,8 @@ def train_autoencoder(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     with os.fdopen(fd, "wb") as handle:
-        torch.save({**record, "state_dict": ae.state_dict()}, handle)
+        state = {k: v.cpu() for k, v in ae.state_dict().items()}  # loads on any machine
+        torch.save({**record, "state_dict": state}, handle)
     os.replace(tmp, out_path)
     return record
 

@@ -38,6 +38,7 @@ from pipelines.metrics.inception_score import InceptionScore
 from pipelines.metrics.protocol import MetricUnavailable, unavailable, version_of
 from pipelines.metrics.recon import ReconstructionMSE
 from pipelines.metrics.spikes import SpikingCost
+from pipelines.process.device import describe
 
 SAMPLE_METRICS = ("fid", "fid_paper", "is", "is_paper", "afd_paper", "afd_own")
 MODEL_METRICS = ("recon_mse", "cost")
@@ -272,6 +273,7 @@ def evaluate_checkpoint(
         "config": meta.get("config"),
         "eval_settings": s.to_dict(),
         "versions": {p: version_of(p) for p in ("torch", "pytorch-fid", "clean-fid", "scipy")},
+        "runtime": describe(s.device),  # device, GPU, CUDA, TF32, determinism
         "metrics": metrics,
     }
     if out_path is not None:
@@ -328,5 +330,6 @@ def score_images(
         "image_shape": list(images.shape[1:]),
         "input_preprocessing": preprocessing,
         "eval_settings": s.to_dict(),
+        "runtime": describe(s.device),
         "metrics": metrics,
     }

@@ -1,4 +1,9 @@
-"""Rank and world of a ``torchrun`` job."""
+"""Rank and world of a ``torchrun`` job, and the device its collectives run on.
+
+An NCCL group has no CPU backend: every tensor it reduces lives on this rank's GPU, and
+``torch.cuda.set_device(local_rank)`` comes before the group is created, so object
+collectives (which use the current CUDA device) do not all land on ``cuda:0``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class DistContext:
         local_rank: Rank on this machine (selects the GPU).
         owns_group: Whether :meth:`from_env` created the process group (and so
             :meth:`shutdown` destroys it).
+        device: Where collective tensors live: this rank's GPU for NCCL, else ``cpu``.
 
     """
 
@@ -24,6 +30,7 @@ class DistContext:
     world: int = 1
     local_rank: int = 0
     owns_group: bool = False
+    device: str = "cpu"
 
     @classmethod
     def from_env(cls, device: str) -> DistContext:
@@ -33,22 +40,31 @@ class DistContext:
         processes themselves); NCCL on CUDA, gloo on the CPU.
 
         Args:
-            device: The training device string (``cpu``, ``cuda``, ``cuda:i``).
+            device: The resolved training device (``cpu``, ``meta`` or ``cuda:i``;
+                :func:`pipelines.process.device.resolve_device` gives ``cuda:LOCAL_RANK``
+                under torchrun).
 
         Returns:
             The context; a single-process one when no distributed job is set up.
 
         """
+        import torch
         import torch.distributed as dist
 
         owns = False
+        cuda = torch.device(device).type == "cuda"
         if not dist.is_initialized():
             if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
                 return cls()
-            dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+            if cuda:
+                torch.cuda.set_device(torch.device(device))  # before NCCL binds a device
+            dist.init_process_group(backend="nccl" if cuda else "gloo")
             owns = True
+        elif cuda:
+            torch.cuda.set_device(torch.device(device))
         local = int(os.environ.get("LOCAL_RANK", dist.get_rank()))
-        return cls(dist.get_rank(), dist.get_world_size(), local, owns)
+        comm = device if dist.get_backend() == "nccl" else "cpu"
+        return cls(dist.get_rank(), dist.get_world_size(), local, owns, comm)
 
     @property
     def is_main(self) -> bool:
@@ -76,10 +92,11 @@ class DistContext:
         """Rank 0's ``obj`` on every rank."""
         if self.world == 1:
             return obj
+        import torch
         import torch.distributed as dist
 
         box = [obj]
-        dist.broadcast_object_list(box, src=0)
+        dist.broadcast_object_list(box, src=0, device=torch.device(self.device))
         return box[0]
 
     def sum(self, values: list[float]) -> list[float]:
@@ -89,9 +106,9 @@ class DistContext:
         import torch
         import torch.distributed as dist
 
-        t = torch.tensor(values, dtype=torch.float64)
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
         dist.all_reduce(t)
-        return t.tolist()
+        return t.cpu().tolist()
 
     def shutdown(self) -> None:
         """Destroy the process group if :meth:`from_env` created it."""
