@@ -20,6 +20,8 @@ class OpCounter(TorchDispatchMode):
         total: Ops dispatched.
         by_op: Count per op overload name.
         cpu_outputs: Per op name, how many CPU tensors it returned.
+        generator_mismatches: Ops given a generator of another device than their
+            output's (CUDA raises there; ``meta`` ignores the generator silently).
 
     """
 
@@ -28,10 +30,14 @@ class OpCounter(TorchDispatchMode):
         self.total = 0
         self.by_op: Counter[str] = Counter()
         self.cpu_outputs: Counter[str] = Counter()
+        self.generator_mismatches: list[str] = []
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
         name = str(func)
+        gen = (kwargs or {}).get("generator")
+        if gen is not None and isinstance(out, torch.Tensor) and gen.device != out.device:
+            self.generator_mismatches.append(f"{name}: {gen.device} -> {out.device}")
         self.total += 1
         self.by_op[name] += 1
         for leaf in tree_leaves(out):
