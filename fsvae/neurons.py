@@ -69,13 +69,18 @@ def boxcar_surrogate(
 # Elements per chunk of the CPU's fused time loop: all T steps of one chunk are
 # processed while its per-step slices (512 KiB each in float32) stay in the CPU's L2
 # cache. Whole-tensor steps stream every intermediate through DRAM, about 3x slower.
-# Elsewhere (CUDA) each op is a kernel launch, so chunking would only multiply launches.
+# Elsewhere (CUDA) each op is a kernel launch, so chunking would only multiply launches;
+# under torch.compile the compiler writes its own fused loops from the whole-step ops.
 _CHUNK = 1 << 17
 
 
 def _cache_chunked(x: torch.Tensor) -> bool:
-    """Whether the LIF loop runs in cache-sized chunks (CPU) or whole steps (other devices)."""
-    return x.device.type == "cpu"
+    """Whether the LIF loop runs in cache-sized chunks (eager CPU) or whole steps.
+
+    Both give the same bits; whole steps (other devices, and any device under
+    ``torch.compile``) need no stride inspection or ``as_strided`` views.
+    """
+    return x.device.type == "cpu" and not torch.compiler.is_compiling()
 
 
 def _dense_time_major(x: torch.Tensor) -> bool:
