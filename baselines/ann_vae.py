@@ -125,7 +125,7 @@ class VanillaVAE(GenerativeModel):
     def _reparameterise(
         self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
     ) -> torch.Tensor:
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = _randn(mu.shape, generator, mu.device, mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
     def begin_epoch(self, epoch: int, num_epochs: int, batches_per_epoch: int) -> None:
@@ -150,9 +150,23 @@ class VanillaVAE(GenerativeModel):
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode latents drawn from the N(0, I) prior."""
-        device = self.fc_mu.weight.device
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=device)
+        z = _randn((n, self.config.latent_dim), generator, self.fc_mu.weight.device)
         return self.decode(z)
+
+
+def _randn(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """N(0, 1) drawn on the generator's device (the model's without one), then moved.
+
+    A CPU generator thus gives a CUDA model the same draws as a CPU run, and a
+    ``torch.Generator(device="cuda")`` keeps the draw on the GPU.
+    """
+    gen_device = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
 
 
 class VanillaVAELarge(VanillaVAE):

@@ -6,6 +6,11 @@ Usage::
     .venv/bin/python benchmarks/bench_models.py                # + CelebA and batch-250 memory
     .venv/bin/python benchmarks/bench_models.py --device cuda --amp --out results/gpu.json
     .venv/bin/python benchmarks/render_readme.py results/cpu.json   # README perf block
+    .venv/bin/python benchmarks/bench_models.py --quick --compile --phases train --no-load
+
+``--compile`` adds, next to every eager ``cli`` train row, the same job with
+``torch.compile(model.loss)`` (inductor, ``fallback_random`` so it draws what eager
+draws; compilation happens in the untimed warm-up step), and prints compiled / eager.
 
 Two setups, nothing tuned beyond what each does itself:
 
@@ -93,6 +98,9 @@ def _measure(job: dict, queue: mp.Queue) -> None:
 
     from pipelines.registry import build_model
 
+    if job["compile"]:
+        # The compiled step draws the eager step's random numbers (same work, same result).
+        torch._inductor.config.fallback_random = True
     if job["setup"] == "cli":
         from pipelines.process.threads import tune_process
 
@@ -133,6 +141,8 @@ def _measure(job: dict, queue: mp.Queue) -> None:
                     model.sample(batch, gen)
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imports + model
+    if job["compile"]:
+        step()  # compilation, outside the FLOP counter's dispatch mode
     counter = FlopCounterMode(display=False)
     with counter:
         step()  # also the warm-up (oneDNN primitives, allocator, compilation)
@@ -182,7 +192,7 @@ def run(job: dict) -> dict:
         if proc.is_alive():
             proc.terminate()
             proc.join()
-    keys = ("model", "dataset", "phase", "batch", "setup", "plain")
+    keys = ("model", "dataset", "phase", "batch", "setup", "plain", "compile")
     return {**{k: job[k] for k in keys}, **result}
 
 
@@ -203,6 +213,8 @@ def build_jobs(ns: argparse.Namespace, common: dict) -> list[dict]:
                 for setup in setups:
                     job = {**common, "model": label, "dataset": dataset, "phase": phase}
                     jobs.append({**job, "setup": setup, "batch": ns.batch})
+                    if ns.compile and phase == "train" and setup == "cli":
+                        jobs.append({**jobs[-1], "compile": True})
     if ns.memory_batch:
         for plain in (False, True):
             job = {**common, "model": "fsvae", "dataset": "mnist", "phase": "train"}
@@ -235,7 +247,11 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--threads", type=int, help="force a thread count (GPU runs)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the train step")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time every cli train job with torch.compile(model.loss) (inductor)",
+    )
     parser.add_argument("--no-load", action="store_true", help="skip the under-load runs")
     parser.add_argument("--load-threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--sample-images", type=int, default=1000, help="for the CLI sample")
@@ -265,7 +281,7 @@ def main() -> None:
         "iters": ns.iters,
         "threads": ns.threads,
         "amp": ns.amp,
-        "compile": ns.compile,
+        "compile": False,
         "plain": False,
     }
     started = time.perf_counter()
@@ -312,16 +328,30 @@ def main() -> None:
             and r["phase"] == "train"
             and r["setup"] == "cli"
             and r["batch"] == ns.batch
+            and not r["compile"]
         }
         if "esvae" in rate and "fsvae" in rate:
             # Step time ESVAE / FSVAE at the same batch.
             ratios[f"esvae_over_fsvae_train_step_{dataset}"] = rate["fsvae"] / rate["esvae"]
             print(f"{dataset}: ESVAE/FSVAE train step time {rate['fsvae'] / rate['esvae']:.2f}")
+    for row in rows:
+        if not row.get("compile"):
+            continue
+        eager = next(
+            r["images_per_s"]
+            for r in rows
+            if not r.get("compile")
+            and all(r[k] == row[k] for k in ("model", "dataset", "phase", "batch", "setup"))
+        )
+        key = f"compiled_over_eager_{row['phase']}_{row['model']}_{row['dataset']}"
+        ratios[key] = row["images_per_s"] / eager
+        print(f"{row['model']} {row['dataset']}: compiled/eager train throughput {ratios[key]:.2f}")
     report = {
         "machine": {"platform": platform.platform(), "processor": platform.processor()},
         "runtime": describe(ns.device),  # GPU name, torch/CUDA/cuDNN, TF32, determinism
         "settings": {
             **common,
+            "compile": ns.compile,
             "batch": ns.batch,
             "memory_batch": ns.memory_batch,
             "quick": ns.quick,

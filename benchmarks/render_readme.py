@@ -55,6 +55,7 @@ def render(report: dict) -> str:
     ]
     for r in report["results"]:
         model = r["model"] + (" (plain path)" if r.get("plain") else "")
+        model += " (compiled)" if r.get("compile") else ""
         threads = str(r.get("threads", ""))
         if "loaded_threads" in r:
             threads += f" / {r['loaded_threads']}"
@@ -67,7 +68,11 @@ def render(report: dict) -> str:
         )
     for key, value in report.get("ratios", {}).items():
         dataset = key.rsplit("_", 1)[-1]
-        lines += ["", f"ESVAE / FSVAE training step time ({dataset}, same run): {value:.2f}."]
+        if key.startswith("compiled_over_eager_"):
+            what = key.removeprefix("compiled_over_eager_").rsplit("_", 1)[0].replace("_", " ")
+            lines += ["", f"torch.compile / eager throughput ({what}, {dataset}): {value:.2f}."]
+        else:
+            lines += ["", f"ESVAE / FSVAE training step time ({dataset}, same run): {value:.2f}."]
     if any(r.get("plain") for r in report["results"]):
         lines += [
             "",

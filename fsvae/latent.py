@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from fsvae.layers import BlockState, NeuronParams, SpikingBlock
+from fsvae.neurons import LIFState
 
 HIDDEN = (256, 512)
 
@@ -51,7 +52,7 @@ class LatentNet(nn.Module):
 
     def new_state(self) -> list[BlockState]:
         """Return a fresh streaming state (one per layer), owned by the caller."""
-        return [BlockState() for _ in self.layers]
+        return [BlockState(lif=LIFState()) for _ in self.layers]
 
     def stream(
         self, x: torch.Tensor, state: list[BlockState], update_running: bool = False

@@ -43,8 +43,14 @@ class FSVAE(SpikingVAE):
         shape = (self.config.n_steps, n, self.config.latent_dim)
         return draw_indices(shape, self.config.k, generator, self._device)
 
+    @torch.compiler.disable
     def _scheduled_decisions(self) -> list[bool]:
-        """One draw per step for the whole batch, as the reference (docs/reference.md §3.3)."""
+        """One draw per step for the whole batch, as the reference (docs/reference.md §3.3).
+
+        Host values by design: they decide which prior steps run (Python control flow),
+        so they are drawn from the CPU generator on any device (no device sync) and
+        kept out of torch.compile's graphs (one break, and no guard on the epoch's ``p``).
+        """
         cfg = self.config
         if not (self.training and cfg.scheduled_sampling) or cfg.n_steps < 2:
             return [False] * max(cfg.n_steps - 1, 0)

@@ -66,10 +66,22 @@ def boxcar_surrogate(
     return spike_grad
 
 
-# Elements per chunk of the fused time loop: all T steps of one chunk are processed
-# while its per-step slices (512 KiB each in float32) stay in the CPU's L2 cache.
-# Whether this beats whole-tensor steps depends on the CPU (measured: docs/performance.md).
+# Elements per chunk of the CPU's fused time loop: all T steps of one chunk are
+# processed while its per-step slices (512 KiB each in float32) stay in the CPU's L2
+# cache. Whether this beats whole-tensor steps depends on the CPU (measured:
+# docs/performance.md). Elsewhere (CUDA) each op is a kernel launch, so chunking would
+# only multiply launches; under torch.compile the compiler writes its own fused loops
+# from the whole-step ops.
 _CHUNK = 1 << 17
+
+
+def _cache_chunked(x: torch.Tensor) -> bool:
+    """Whether the LIF loop runs in cache-sized chunks (eager CPU) or whole steps.
+
+    Both give the same bits; whole steps (other devices, and any device under
+    ``torch.compile``) need no stride inspection or ``as_strided`` views.
+    """
+    return x.device.type == "cpu" and not torch.compiler.is_compiling()
 
 
 def _dense_time_major(x: torch.Tensor) -> bool:
@@ -125,6 +137,11 @@ class _FusedLIF(torch.autograd.Function):
         half_width: float,
         center: float,
     ) -> torch.Tensor:
+        ctx.consts = (decay, threshold, half_width, center)
+        if not _cache_chunked(current):
+            mem_full = _forward_steps(current, decay, threshold)
+            ctx.save_for_backward(mem_full)
+            return torch.gt(mem_full, threshold).to(mem_full.dtype)
         # A current repeated over time (the first layer's, under direct encoding) is
         # read from its single step instead of being materialised T times.
         repeated = current.shape[0] > 1 and current.stride(0) == 0
@@ -151,13 +168,14 @@ class _FusedLIF(torch.autograd.Function):
                 torch.le(u_t, threshold, out=keep)
                 torch.gt(u_t, threshold, out=spk[t, sl])
         ctx.save_for_backward(mem_full)
-        ctx.consts = (decay, threshold, half_width, center)
         return spk_full
 
     @staticmethod
     def backward(ctx, grad_spk: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (mem_full,) = ctx.saved_tensors
         decay, threshold, half_width, center = ctx.consts
+        if not _cache_chunked(mem_full):
+            return _backward_steps(mem_full, grad_spk, *ctx.consts), None, None, None, None
         if grad_spk.stride() != mem_full.stride():
             grad_spk = torch.empty_like(mem_full).copy_(grad_spk)
         grad_full = torch.empty_like(mem_full)
@@ -186,6 +204,58 @@ class _FusedLIF(torch.autograd.Function):
                     torch.addcmul(tmp, keep, g_next, value=decay, out=g_u)
                 g_next = g_u
         return grad_full, None, None, None, None
+
+
+def _forward_steps(current: torch.Tensor, decay: float, threshold: float) -> torch.Tensor:
+    """Membrane potentials ``(T, ...)`` with whole-step ops: two per time step.
+
+    The same operations as the chunked CPU loop (``addcmul`` with the 0/1 mask of the
+    previous step), so the potentials are bit-identical. Elementwise ops keep the
+    input's layout, and a current repeated over time (stride 0) is read, not copied.
+    """
+    mems: list[torch.Tensor] = []
+    for i_t in current.unbind(0):
+        if not mems:
+            mems.append(i_t.clone())
+        else:
+            # Hard reset: the previous potential survives only where it did not fire.
+            u_prev = mems[-1]
+            mems.append(torch.addcmul(i_t, u_prev, torch.le(u_prev, threshold), value=decay))
+    return torch.stack(mems)
+
+
+def _backward_steps(
+    mem_full: torch.Tensor,
+    grad_spk: torch.Tensor,
+    decay: float,
+    threshold: float,
+    half_width: float,
+    center: float,
+) -> torch.Tensor:
+    """Gradient with respect to the currents with whole-step ops: three per time step.
+
+    Surrogate window and reset mask are computed for all steps at once; the recurrence
+    then does what the chunked CPU loop does per element, in the same order (the same
+    floating-point result).
+    """
+    win_full = torch.sub(mem_full, center).abs_().lt_(half_width)
+    height = 1.0 / (2 * half_width)
+    if height != 1.0:
+        win_full = win_full.mul_(height)
+    keep_full = torch.le(mem_full, threshold).to(mem_full.dtype)
+    mems, g_outs = mem_full.unbind(0), grad_spk.unbind(0)
+    wins, keeps = win_full.unbind(0), keep_full.unbind(0)
+    grads: list[torch.Tensor] = []
+    for t in range(len(mems) - 1, -1, -1):
+        if not grads:
+            grads.append(g_outs[t] * wins[t])
+            continue
+        g_next = grads[-1]
+        # dL/do_t: own gradient plus the reset path d u_{t+1} / d o_t = -decay*u_t.
+        g_o = torch.addcmul(g_outs[t], mems[t], g_next, value=-decay).mul_(wins[t])
+        # Leak path d u_{t+1} / d u_t = decay * (1 - o_t).
+        grads.append(torch.addcmul(g_o, keeps[t], g_next, value=decay))
+    return torch.stack(grads[::-1])
 
 
 @dataclass

@@ -80,3 +80,25 @@ def test_render_shows_quiet_and_loaded_speed_and_ratios():
     assert "| fsvae | mnist | sample | cli | 2 / 1 | 64 | 300.0 | 150.0 | 0.50 |" in text
     assert "| sample command | cli |" in text
     assert "ESVAE / FSVAE training step time (mnist, same run): 0.50." in text
+
+
+def test_render_labels_compiled_rows_and_their_ratio():
+    row = {"model": "esvae", "dataset": "mnist", "phase": "train", "batch": 32, "setup": "cli"}
+    report = {
+        "settings": {"device": "cpu", "batch": 32, "n_steps": 4, "amp": False, "compile": True},
+        "matmul_gflops": 100.0,
+        "flops_counted_with": "x",
+        "memory": "y",
+        "ratios": {
+            "esvae_over_fsvae_train_step_mnist": 0.5,
+            "compiled_over_eager_train_esvae_mnist": 1.25,
+        },
+        "results": [
+            {**row, "compile": False, "images_per_s": 40.0},
+            {**row, "compile": True, "images_per_s": 50.0},
+        ],
+    }
+    text = render(report)
+    assert "| esvae (compiled) | mnist | train | cli |" in text
+    assert "torch.compile / eager throughput (train esvae, mnist): 1.25." in text
+    assert "ESVAE / FSVAE training step time (mnist, same run): 0.50." in text

@@ -1,3 +1,4 @@
+import pytest
 import snntorch
 import torch
 
@@ -92,3 +93,50 @@ def test_neuron_is_snntorch_neuron_without_registry_entry():
     assert not neuron.init_hidden
     assert all(inst is not neuron for inst in snntorch.SpikingNeuron.instances)
     assert sum(p.numel() for p in neuron.parameters()) == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "repeated"])
+def test_whole_step_path_is_bit_identical_to_cpu_chunks(monkeypatch, dtype, layout):
+    """The path of non-CPU devices (whole steps, no chunks) gives the CPU's exact bits."""
+    import fsvae.neurons as neurons
+
+    torch.manual_seed(0)
+    neuron = LIF(surrogate_half_width=0.4)  # height 1.25: the scaled window too
+    if layout == "repeated":
+        step = (0.3 * torch.randn(6, 5, 4, 4, dtype=dtype)).contiguous(
+            memory_format=torch.channels_last
+        )
+        base = step.requires_grad_()
+        make = lambda: base.unsqueeze(0).expand(9, *step.shape)  # noqa: E731
+        leaf = base
+    else:
+        x = 0.4 * torch.randn(9, 6, 5, 4, 4, dtype=dtype)
+        if layout == "channels_last":
+            x = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (9, 6))
+        leaf = x.requires_grad_()
+        make = lambda: leaf  # noqa: E731
+    weight = torch.randn(9, 6, 5, 4, 4, dtype=dtype)
+    results = []
+    for chunked in (True, False):
+        monkeypatch.setattr(neurons, "_cache_chunked", lambda _x, c=chunked: c)
+        monkeypatch.setattr(neurons, "_CHUNK", 37)  # several chunks on the CPU path
+        out = neuron(make())
+        (grad,) = torch.autograd.grad((out * weight).sum(), leaf)
+        results.append((out, grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+    ref = plain_lif(make().detach().clone().requires_grad_(), neuron)
+    assert torch.equal(results[1][0], ref)
+
+
+def test_whole_step_path_on_meta_issues_few_ops():
+    """Off the CPU the loop costs two ops per step forward and three backward, not per chunk."""
+    from tests.fsvae.dispatch import OpCounter
+
+    neuron = LIF()
+    x = torch.empty(16, 250, 32, 16, 16, device="meta", requires_grad=True)
+    with OpCounter() as counter:
+        out = neuron(x)
+        out.backward(torch.empty_like(out))
+    assert counter.total <= 2 * 16 + 3 * 16 + 16, counter.by_op
