@@ -41,6 +41,8 @@ from benchmarks.gpu_check_parts import (  # noqa: E402
     measure_training,
     run_gpu_tests,
 )
+from pipelines.process.device import describe, prepare  # noqa: E402
+from pipelines.process.settings import RuntimeSettings  # noqa: E402
 
 FILES = (
     "environment.json",
@@ -104,27 +106,9 @@ def select_device(dry_run: bool) -> tuple[str, dict[str, Any]]:
             "gpu_check: no CUDA device (torch.cuda.is_available() is False); "
             "use --cpu-dry-run to check the script on the CPU"
         )
-    device = "cpu" if dry_run else "cuda"
-    record: dict[str, Any] = {
-        "device": device,
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
-        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
-        "cudnn_benchmark": torch.backends.cudnn.benchmark,
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cpu_threads": torch.get_num_threads(),
-    }
-    if device == "cuda":
-        props = torch.cuda.get_device_properties(0)
-        record |= {
-            "gpu_name": props.name,
-            "gpu_capability": f"{props.major}.{props.minor}",
-            "gpu_memory_gib": round(props.total_memory / 2**30, 1),
-            "gpu_multiprocessors": props.multi_processor_count,
-        }
-    return device, record
+    # The project's one device set-up: TF32 off, determinism as the params default.
+    device = prepare(RuntimeSettings(device="cpu" if dry_run else "cuda"))
+    return device, describe(device)
 
 
 class OutDir:

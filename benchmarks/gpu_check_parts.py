@@ -187,10 +187,11 @@ def measure_training(out: Any, device: str, sizes: Sizes, prepared: Path, work: 
 
     """
     from pipelines.params import load_params, train_config
+    from pipelines.process.settings import RuntimeSettings
     from pipelines.train import Trainer, test_loss
 
     root = Path(__file__).resolve().parents[1]
-    overrides: dict[str, Any] = {"device": device}
+    overrides: dict[str, Any] = {}
     if sizes.train_limit is not None:  # dry run: tiny data and model
         overrides |= {"batch_size": sizes.batch, "num_workers": 0}
     config = train_config(
@@ -199,7 +200,8 @@ def measure_training(out: Any, device: str, sizes: Sizes, prepared: Path, work: 
     if sizes.train_limit is not None:
         options = {**config.model_options, "n_steps": sizes.n_steps}
         config = dataclasses.replace(config, model_options=options)
-    trainer = Trainer(config, prepared, work / "run", progress=False)
+    runtime = RuntimeSettings(device=device)
+    trainer = Trainer(config, prepared, work / "run", progress=False, runtime=runtime)
     steps_per_epoch = -(-len(trainer.train_set) // config.batch_size)
     marks: list[float] = []
 

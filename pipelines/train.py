@@ -138,7 +138,9 @@ class Trainer:
             ids = [self.device] if device_type(self.device) == "cuda" else None
             self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
         if config.compile:
-            self.step_module = torch.compile(self.step_module)
+            # fallback_random: compiled code draws from PyTorch's generator as eager does, so
+            # a compiled run sees the same random numbers (else inductor uses its own RNG).
+            self.step_module = torch.compile(self.step_module, options={"fallback_random": True})
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, config.lr, config.lr_multipliers),
             lr=config.lr,

@@ -11,6 +11,7 @@ import torch.distributed as dist
 from pipelines.checkpoint import load_checkpoint
 from pipelines.metrics.evaluate import EvalSettings, evaluate_checkpoint
 from pipelines.process.distributed import DistContext
+from pipelines.process.settings import RuntimeSettings
 from pipelines.train import Trainer, _LossModule
 from pipelines.train_config import TrainConfig
 from tests.gpu.conftest import MODELS, on_device
@@ -34,18 +35,18 @@ def _config(gpu, name, options, **changes):
         train_limit=3 * gpu.batch,
         test_limit=gpu.batch,
         checkpoint_every=1,
-        device=gpu.device,
         lr=lr,
     )
     return TrainConfig(**{**values, **changes})
 
 
-def _fit(config, prepared, run_dir, kill_at=None):
+def _fit(config, prepared, run_dir, device, kill_at=None):
     def on_step(step):
         if step == kill_at:
             raise Killed
 
-    trainer = Trainer(config, prepared, run_dir, progress=False, on_step=on_step)
+    runtime = RuntimeSettings(device=device)
+    trainer = Trainer(config, prepared, run_dir, progress=False, on_step=on_step, runtime=runtime)
     resumed = trainer.resume()
     trainer.fit()
     return trainer, resumed
@@ -56,12 +57,14 @@ def test_fit_kill_resume_finishes_like_the_uninterrupted_run(
     gpu, label, name, options, prepared_mnist, tmp_path
 ):
     config = _config(gpu, name, options)
-    full, _ = _fit(config, prepared_mnist, tmp_path / "full")
+    full, _ = _fit(config, prepared_mnist, tmp_path / "full", gpu.device)
     with pytest.raises(Killed):
-        _fit(config, prepared_mnist, tmp_path / "killed", kill_at=4)  # in the second epoch
+        _fit(
+            config, prepared_mnist, tmp_path / "killed", gpu.device, kill_at=4
+        )  # in the second epoch
     saved = load_checkpoint(tmp_path / "killed" / "last.pt")
     assert saved["step"] == 3 and not saved["finished"]
-    resumed, was_resumed = _fit(config, prepared_mnist, tmp_path / "killed")
+    resumed, was_resumed = _fit(config, prepared_mnist, tmp_path / "killed", gpu.device)
     assert was_resumed and resumed.state.finished and resumed.state.step == full.state.step == 6
     for p in resumed.model.parameters():
         assert on_device(p, gpu.device)
@@ -76,7 +79,7 @@ def test_fit_kill_resume_finishes_like_the_uninterrupted_run(
 @pytest.mark.parametrize(("label", "name", "options"), MODELS, ids=IDS)
 def test_evaluate_checkpoint_on_the_device(gpu, label, name, options, prepared_mnist, tmp_path):
     config = _config(gpu, name, options, epochs=1, checkpoint_every=None)
-    _fit(config, prepared_mnist, tmp_path / "run")
+    _fit(config, prepared_mnist, tmp_path / "run", gpu.device)
     settings = EvalSettings(
         num_samples=2 * gpu.batch,
         num_recon=2 * gpu.batch,
