@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from pipelines import commands
 from pipelines.lifecycle import Stopped, stoppable
-from pipelines.process.threads import tune_process
+from pipelines.process.threads import apply_command_threads
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -62,10 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = next((w for w in words if not w.startswith("-")), None)
     args = build_parser(only=command).parse_args(words)
-    # Every command runs with the settings the benchmark measures (glibc heap kept,
-    # threads only on the cores other processes leave free); build_model alone does not.
-    tune_process()
+    # Every command runs with the settings the benchmark measures (glibc heap kept); those
+    # that report numbers with params.yaml's declared thread count, the others with the
+    # cores other processes leave free. build_model alone changes neither.
     try:
+        apply_command_threads(args.command, getattr(args, "params", None) or "params.yaml")
         with stoppable():
             return int(args._run(args) or 0)
     except Stopped as stop:

@@ -200,6 +200,8 @@ def train_autoencoder(
         "test_sigma": sigma,
         "test_count": int(len(test)),
         "torch": version_of("torch"),
+        # Float sums, and so the weights, depend on it (runtime.cpu_threads).
+        "cpu_threads": torch.get_num_threads(),
     }
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

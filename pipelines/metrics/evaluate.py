@@ -272,6 +272,7 @@ def evaluate_checkpoint(
         "config": meta.get("config"),
         "eval_settings": s.to_dict(),
         "versions": {p: version_of(p) for p in ("torch", "pytorch-fid", "clean-fid", "scipy")},
+        "cpu_threads": torch.get_num_threads(),
         "metrics": metrics,
     }
     if out_path is not None:
@@ -328,5 +329,6 @@ def score_images(
         "image_shape": list(images.shape[1:]),
         "input_preprocessing": preprocessing,
         "eval_settings": s.to_dict(),
+        "cpu_threads": torch.get_num_threads(),
         "metrics": metrics,
     }
