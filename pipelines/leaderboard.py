@@ -180,13 +180,13 @@ def quoted_rows(path: str | Path) -> list[Row]:
 
 
 def measured_rows(
-    ms: Iterable[Measurement], prepared_root: str | Path, profile: str, source: str = ""
+    ms: Iterable[Measurement], records_dir: str | Path, profile: str, source: str = ""
 ) -> list[Row]:
     """Turn our measurements into leaderboard rows (unavailable ones are left out).
 
     Args:
         ms: Measurements (see :func:`pipelines.measured.load_measurements`).
-        prepared_root: Prepared data folder (its ``meta.json`` names the data used).
+        records_dir: The data's provenance records (``results/data``; they name the data used).
         profile: Profile the models were trained under (params.yaml ``profile``).
         source: Overrides the source column (default: the metrics files read).
 
@@ -198,7 +198,7 @@ def measured_rows(
     for m in ms:
         if m.mean is None:
             continue
-        info = data_info(prepared_root, m.dataset)
+        info = data_info(records_dir, m.dataset)
         network = feature_network(m.variant, str(m.fields.get("weights_sha256") or "") or None)
         res, t = m.fields.get("resolution"), m.fields.get("T")
         row = dict.fromkeys(COLUMNS, "")

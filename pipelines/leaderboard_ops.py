@@ -35,12 +35,10 @@ IDENTITY = tuple(c for c in COLUMNS if c not in ("value", "std", "source", "note
 
 
 def build(
-    quoted: str | Path, metrics_dir: str | Path, prepared_root: str | Path, profile: str
+    quoted: str | Path, metrics_dir: str | Path, records_dir: str | Path, profile: str
 ) -> list[Row]:
     """Return the leaderboard: every quoted row, then our measured rows."""
-    return quoted_rows(quoted) + measured_rows(
-        load_measurements(metrics_dir), prepared_root, profile
-    )
+    return quoted_rows(quoted) + measured_rows(load_measurements(metrics_dir), records_dir, profile)
 
 
 @dataclass
@@ -132,7 +130,7 @@ def format_comparisons(comparisons: list[Comparison], unavailable: list[str]) ->
 def compare_file(
     metrics_json: str | Path,
     board: list[Row],
-    prepared_root: str | Path,
+    records_dir: str | Path,
     profile: str,
     model: str | None = None,
 ) -> tuple[list[Comparison], list[str]]:
@@ -147,7 +145,7 @@ def compare_file(
     if model:
         record["model"] = model
     ms = measurements([(path, record)])
-    rows = measured_rows(ms, prepared_root, profile, source=str(path))
+    rows = measured_rows(ms, records_dir, profile, source=str(path))
     missing = [f"{m.variant.key}: {'; '.join(m.unavailable)}" for m in ms if m.mean is None]
     return compare(rows, board), missing
 

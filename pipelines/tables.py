@@ -116,7 +116,7 @@ def _ordered(wanted: Iterable[str], found: Iterable[str]) -> list[str]:
 def table1_rows(
     ms: list[Measurement],
     quoted: str | Path,
-    prepared_root: str | Path,
+    records_dir: str | Path,
     datasets: Iterable[str] = (),
     models: Iterable[str] = (),
     params: dict[str, Any] | None = None,
@@ -127,7 +127,8 @@ def table1_rows(
     Args:
         ms: Our measurements.
         quoted: The quoted results CSV (the only source of the paper's numbers).
-        prepared_root: Prepared data (names the data our numbers come from).
+        records_dir: The data's provenance records (``results/data``: names the data our
+            numbers come from; committed, unlike ``prepared/``).
         datasets: Datasets to list first, in order (params ``pipeline.datasets``).
         models: Models to list first, in order (params ``pipeline.models``).
         params: Parsed params.yaml, to name the training settings (None: not named).
@@ -147,7 +148,7 @@ def table1_rows(
     rows = []
     for ds in _ordered(datasets, {m.dataset for m in ms}):
         ds_models = _ordered(models, {m.model for m in ms if m.dataset == ds})
-        info = data_info(prepared_root, ds).description
+        info = data_info(records_dir, ds).description
         if params is not None:
             info += "; " + training_description(params, ds, ds_models)
         for model in ds_models:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pipelines.leaderboard import read_csv, to_csv_text, write_atomic
 from pipelines.leaderboard_ops import add_rows, build, compare_file, format_comparisons
+from pipelines.measured import DATA_RECORDS
 from pipelines.params import load_params
 
 HELP = "build the leaderboard CSV, compare a model with it, or add a row"
@@ -34,7 +35,11 @@ DEFAULT_OUT = "results/leaderboard.csv"
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default="params.yaml", help="params file (profile, data)")
-    parser.add_argument("--prepared", default=None, help="prepared data (default: params)")
+    parser.add_argument(
+        "--data-records",
+        default=DATA_RECORDS,
+        help="the data's provenance records, committed (default: %(default)s)",
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -56,10 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--leaderboard", default=DEFAULT_OUT, help="leaderboard CSV")
 
 
-def _settings(args: argparse.Namespace) -> tuple[str, str]:
+def _profile(args: argparse.Namespace) -> str:
     params = load_params(args.params) if Path(args.params).is_file() else {}
-    prepared = args.prepared or (params.get("data") or {}).get("prepared", "prepared")
-    return str(params.get("profile", "unknown")), prepared
+    return str(params.get("profile", "unknown"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,16 +72,16 @@ def run(args: argparse.Namespace) -> int:
         rows = add_rows(args.leaderboard, args.rows)
         print(f"added {len(rows)} row(s) to {args.leaderboard}")
         return 0
-    profile, prepared = _settings(args)
+    profile = _profile(args)
     if args.action == "build":
-        rows = build(args.quoted, args.metrics_dir, prepared, profile)
+        rows = build(args.quoted, args.metrics_dir, args.data_records, profile)
         write_atomic(args.out, to_csv_text(rows))
         measured = sum(r["kind"] == "measured" for r in rows)
         print(f"{args.out}: {len(rows) - measured} quoted and {measured} measured rows")
         return 0
     board = read_csv(args.leaderboard)
     comparisons, missing = compare_file(
-        args.metrics_json, board, prepared, args.profile or profile, args.model
+        args.metrics_json, board, args.data_records, args.profile or profile, args.model
     )
     print(format_comparisons(comparisons, missing), end="")
     return 0

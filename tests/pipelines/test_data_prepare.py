@@ -159,12 +159,18 @@ def test_prepare_writes_the_same_meta_however_often_it_runs(
     monkeypatch.setenv("FSVAE_DATA_MIRROR", str(mirror))
     monkeypatch.chdir(tmp_path)
     cmd = ["prepare", "--dataset", dataset, "--train-limit", "5", "--test-limit", "5"]
-    metas = []
+    cmd += ["--record", "results/data"]
+    metas, records = [], []
     for _ in range(3):
         assert main(cmd) == 0
         metas.append(Path("prepared", dataset, "meta.json").read_bytes())
+        records.append(Path("results", "data", f"{dataset}.json").read_bytes())
         shutil.rmtree("prepared")
     assert main([*cmd, "--force"]) == 0
     metas.append(Path("prepared", dataset, "meta.json").read_bytes())
+    records.append(Path("results", "data", f"{dataset}.json").read_bytes())
     assert metas[0] == metas[1] == metas[2] == metas[3]
+    assert records[0] == records[1] == records[2] == records[3]
     assert b"copied into the data root (data)" in metas[0]
+    record = json.loads(records[0])
+    assert record["source"] == json.loads(metas[0])["source"] and "versions" not in record

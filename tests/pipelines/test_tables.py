@@ -44,7 +44,7 @@ def write_metrics(folder: Path, name: str, seed: int, values: dict[str, float | 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A tmp project: params, prepared meta, metrics for fsvae (3 seeds) and ann_vae, logs."""
+    """A tmp project: params, a data record, metrics for fsvae (3 seeds) and ann_vae, logs."""
     (tmp_path / "params.yaml").write_text(
         "profile: quick\npipeline: {datasets: [mnist], models: [ann_vae, fsvae]}\n"
         "data: {prepared: prepared, train_limit: 300}\ntrain: {epochs: 1, batch_size: 8}\n"
@@ -54,8 +54,8 @@ def project(tmp_path: Path) -> Path:
         "official_split": True,
         "splits": {"test": {"count": 100, "available": 10000}},
     }
-    (tmp_path / "prepared" / "mnist").mkdir(parents=True)
-    (tmp_path / "prepared" / "mnist" / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "data").mkdir(parents=True)
+    (tmp_path / "data" / "mnist.json").write_text(json.dumps(meta))
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     for seed, recon in enumerate((0.30, 0.32, 0.34)):
@@ -78,7 +78,7 @@ def run_tables(project: Path) -> Path:
     args = ["tables", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(QUOTED)]
     args += ["--samples-dir", str(project / "samples")]
-    assert main([*args, "--prepared", str(project / "prepared")]) == 0
+    assert main([*args, "--data-records", str(project / "data")]) == 0
     return out
 
 
@@ -116,7 +116,7 @@ def test_paper_values_follow_an_edited_quoted_file(project: Path, tmp_path: Path
     out = project / "tables"
     args = ["tables", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(edited)]
-    assert main([*args, "--prepared", str(project / "prepared")]) == 0
+    assert main([*args, "--data-records", str(project / "data")]) == 0
     assert table_csv(out)[("fsvae", "FID")]["paper_quoted"] == "1234.5"
 
 
@@ -191,7 +191,7 @@ def test_figures_render(project: Path) -> None:
     out = project / "figures"
     args = ["figures", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(QUOTED)]
-    args += ["--runs-dir", str(project / "runs"), "--prepared", str(project / "prepared")]
+    args += ["--runs-dir", str(project / "runs"), "--data-records", str(project / "data")]
     assert main(args) == 0
     names = {p.name for p in out.glob("*.png")}
     assert {"recon_mse.png", "IS.png", "FID.png", "FAD.png", "loss_mnist_fsvae.png"} <= names
