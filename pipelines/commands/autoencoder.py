@@ -1,16 +1,22 @@
 """Train our own feature autoencoder for the ``afd_own`` metric (a pipeline stage).
 
-Deterministic for a seed: MSE only, AdamW(1e-3), the paper's architecture for the
-dataset; stores the weights with the test split's code statistics in OUT.
+Deterministic for a seed and thread count (``runtime.cpu_threads`` in params.yaml): MSE
+only, AdamW(1e-3), the paper's architecture for the dataset; stores the weights with the
+test split's code statistics in OUT.
+
+``afd_own`` values are compared only when computed with the same network (its sha256 is in
+their protocol fields). The committed results used the quick profile's networks (100
+steps, batch 128, seed 0, 2 threads); with those settings the summary says whether this run
+reproduced the published hash (``matches_published``) and a mismatch is reported on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from pipelines.metrics.autoencoder import train_autoencoder
 from pipelines.options import add_dataset_argument
 
 HELP = "train the autoencoder behind the 'own' autoencoder Frechet distance"
@@ -31,9 +37,23 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.batch_size < 1:
         raise ValueError("--steps and --batch-size must be >= 1")
     out = Path(args.out or Path("cache") / "autoencoders" / f"{args.dataset}.pt")
+    import torch
+
+    from pipelines.metrics.autoencoder import published_check, train_autoencoder
+
     record = train_autoencoder(
         args.dataset, args.prepared, out, args.steps, args.batch_size, args.seed
     )
+    threads = torch.get_num_threads()
+    check = published_check(args.dataset, out, args.steps, args.batch_size, args.seed, threads)
     summary = {k: v for k, v in record.items() if k not in ("test_mu", "test_sigma")}
-    print(json.dumps({"out": str(out), **summary}, indent=2, default=str))
+    print(json.dumps({"out": str(out), **summary, "cpu_threads": threads, **check}, indent=2))
+    if check["matches_published"] is False:
+        print(
+            f"fsvae-bench autoencoder: {out} has sha256:{check['sha256'][:12]}, not the "
+            f"published sha256:{check['published_sha256'][:12]} of {args.dataset}: its afd_own "
+            "values are not ranked with the committed rows (another torch version, CPU kind "
+            "or prepared data)",
+            file=sys.stderr,
+        )
     return 0

@@ -10,8 +10,9 @@ The load-aware choice is for speed only: float sums depend on the thread count, 
 count chosen from the load makes weights and metrics depend on what else the machine ran.
 Every command that feeds a reported number (:data:`REPORTING_COMMANDS`) therefore runs
 with the count params.yaml declares (``runtime.cpu_threads``, :func:`declared_threads`)
-and records it in its output; ``OMP_NUM_THREADS`` does not override it there (a note says
-so when they differ). The load-aware choice remains for commands that report nothing.
+and records it in its output; ``OMP_NUM_THREADS`` does not override it there (it pins the
+count of the other commands). The load-aware choice remains for commands that report
+nothing.
 
 Neither setting is applied on import or by ``build_model``: the ``fsvae-bench`` command
 line applies both (:func:`apply_command_threads`, :func:`tune_process`) and library users
@@ -147,18 +148,11 @@ def apply_command_threads(command: str, params_path: str | Path = "params.yaml")
         params_path: The params file the command reads.
 
     """
-    import sys
-
     if command not in REPORTING_COMMANDS:
         return tune_process()
+    # OMP_NUM_THREADS is not consulted here: a value set for another program (or by a
+    # shell profile) must not change reported numbers. The count is in every output.
     count = declared_threads(params_path)
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env and env != str(count):
-        print(
-            f"fsvae-bench {command}: runtime.cpu_threads = {count} (declared in "
-            f"{params_path}) is used, not OMP_NUM_THREADS={env}: results depend on it",
-            file=sys.stderr,
-        )
     tune_process(threads=False)
     import torch
 
