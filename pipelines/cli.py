@@ -38,7 +38,7 @@ def _help_line(name: str) -> str | None:
     return None
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, *, all_options: bool = False) -> argparse.ArgumentParser:
     """Return the top-level parser with every discovered subcommand.
 
     Args:
@@ -47,6 +47,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             (torchvision through the metrics costs 4-9 s on 2 cores). None, or a name that
             is no command: every command, named with its help line but without options and
             without importing any command module (``fsvae-bench --help`` in under 2 s).
+        all_options: Register every command with its options (imports them all).
 
     """
     parser = argparse.ArgumentParser(
@@ -59,14 +60,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     found = sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name)
-    if only is None or not any(i.name.replace("_", "-") == only for i in found):
+    if all_options:
+        only = None
+    elif only is None or not any(i.name.replace("_", "-") == only for i in found):
         for info in found:
             line = _help_line(info.name)
             if line is None:  # a computed HELP: import the module after all
                 line = importlib.import_module(f"{commands.__name__}.{info.name}").HELP
             sub.add_parser(info.name.replace("_", "-"), help=line)
         return parser
-    found = [i for i in found if i.name.replace("_", "-") == only]
+    found = [i for i in found if only is None or i.name.replace("_", "-") == only]
     for info in found:
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         name = info.name.replace("_", "-")

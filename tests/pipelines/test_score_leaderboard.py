@@ -148,3 +148,31 @@ def test_estimate_counts_the_reference_statistics_once(prepared_mnist: Path, tmp
     fid_stats.parent.mkdir()
     fid_stats.write_bytes(b"cached")
     assert estimate_seconds(s, "mnist", str(prepared_mnist), threads=2)[0] == pytest.approx(20.0)
+
+
+def test_the_autoencoder_stage_compares_with_the_published_network(tmp_path, monkeypatch) -> None:
+    import hashlib
+
+    from pipelines.metrics import autoencoder as ae
+
+    path = tmp_path / "mnist.pt"
+    path.write_bytes(b"weights")
+    ref = ae.PUBLISHED["mnist"]
+    settings = (ref.steps, ref.batch_size, ref.seed, ref.cpu_threads)
+    check = ae.published_check("mnist", path, *settings)
+    assert check["matches_published"] is False and check["published_sha256"] == ref.sha256
+    # Other settings make another network by design: nothing to compare.
+    assert (
+        ae.published_check("mnist", path, ref.steps + 1, *settings[1:])["matches_published"] is None
+    )
+    # Every committed afd_own value names one of the published networks.
+    for record in (REPO / "results" / "metrics").glob("*.json"):
+        m = json.loads(record.read_text())
+        if m["metrics"].get("afd_own") is not None:
+            dataset = m["dataset"]
+            assert m["metrics"]["afd_own_weights_sha256"] == ae.PUBLISHED[dataset].sha256
+    sha = hashlib.sha256(b"weights").hexdigest()
+    monkeypatch.setattr(
+        ae, "PUBLISHED", {"mnist": ae.PublishedAutoencoder("mnist", *settings, sha)}
+    )
+    assert ae.published_check("mnist", path, *settings)["matches_published"] is True
