@@ -26,7 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     add_dataset_argument(parser)
     parser.add_argument("--prepared", default="prepared", help="prepared data folder")
-    parser.add_argument("--out", help="output .pt (default cache/autoencoders/<dataset>.pt)")
+    parser.add_argument(
+        "--out",
+        help="output .pt (default cache/<dataset>/autoencoders/<dataset>.pt, the pipeline's)",
+    )
     parser.add_argument("--steps", type=int, default=1000, help="optimizer steps")
     parser.add_argument("--batch-size", type=int, default=250, help="images per step")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and batch order")
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Train and print a summary."""
     if args.steps < 1 or args.batch_size < 1:
         raise ValueError("--steps and --batch-size must be >= 1")
-    out = Path(args.out or Path("cache") / "autoencoders" / f"{args.dataset}.pt")
+    out = Path(args.out or Path("cache") / args.dataset / "autoencoders" / f"{args.dataset}.pt")
     import torch
 
     from pipelines.metrics.autoencoder import published_check, train_autoencoder
