@@ -57,6 +57,9 @@ QUOTED_COLUMNS = ("model", "paper", "year", "dataset", "metric", "value", "proto
 # Profiles whose models were trained as their papers describe; anything else (quick, tiny)
 # is a short run and is ranked only against rows of the same profile.
 FULL_TRAINING_PROFILES = ("paper", "published")
+# The profile of a model scored from its images (``fsvae-bench score``): trained elsewhere,
+# by its authors' recipe, so its regime is shown beside its rank instead of excluding it.
+EXTERNAL_PROFILE = "external"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def comparability_key(row: Mapping[str, str]) -> ComparabilityKey:
         protocol = f"{protocol} [{row.get('paper', '')}]"
     profile = row.get("profile", "")
     regime = "full training" if profile in FULL_TRAINING_PROFILES else f"{profile} profile"
+    if profile == EXTERNAL_PROFILE:
+        regime = "external training"
     return ComparabilityKey(
         dataset=row.get("dataset", ""),
         metric=row.get("metric", ""),
@@ -111,13 +116,38 @@ def comparability_key(row: Mapping[str, str]) -> ComparabilityKey:
 def key_differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
     """List the key fields where two rows differ, as ``field: a vs b`` ("?" = unknown).
 
-    A different protocol says it all, so then only the protocol and regime are listed.
+    Empty means the two rows are ranked together (:func:`comparable`). A different
+    protocol says it all, so then only the protocol and regime are listed. The regime of
+    an external model (:data:`EXTERNAL_PROFILE`) is not a key field: see
+    :func:`noted_differences`.
     """
     ka, kb = comparability_key(a), comparability_key(b)
     names = [f.name for f in fields(ComparabilityKey) if getattr(ka, f.name) != getattr(kb, f.name)]
+    if EXTERNAL_PROFILE in (a.get("profile"), b.get("profile")):
+        names = [n for n in names if n != "regime"]
     if "protocol" in names:
         names = [n for n in names if n in ("protocol", "regime")]
     return [f"{n}: {getattr(ka, n) or '?'} vs {getattr(kb, n) or '?'}" for n in names]
+
+
+def comparable(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """Whether two rows are ranked together: the one rule of ``compare`` and Table 1."""
+    return not key_differences(a, b)
+
+
+def noted_differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
+    """Differences shown beside two ranked rows but not excluding them.
+
+    The time steps ``T`` of two spiking models (a property of the models compared, not of
+    the metric; empty for ANNs) and the training regime when one row is an external model.
+    """
+    notes = []
+    if a.get("T") and b.get("T") and a["T"] != b["T"]:
+        notes.append(f"T: {a['T']} vs {b['T']}")
+    ka, kb = comparability_key(a), comparability_key(b)
+    if ka.regime != kb.regime and EXTERNAL_PROFILE in (a.get("profile"), b.get("profile")):
+        notes.append(f"regime: {ka.regime} vs {kb.regime}")
+    return notes
 
 
 def lower_is_better(metric: str) -> bool:
@@ -180,13 +210,13 @@ def quoted_rows(path: str | Path) -> list[Row]:
 
 
 def measured_rows(
-    ms: Iterable[Measurement], prepared_root: str | Path, profile: str, source: str = ""
+    ms: Iterable[Measurement], records_dir: str | Path, profile: str, source: str = ""
 ) -> list[Row]:
     """Turn our measurements into leaderboard rows (unavailable ones are left out).
 
     Args:
         ms: Measurements (see :func:`pipelines.measured.load_measurements`).
-        prepared_root: Prepared data folder (its ``meta.json`` names the data used).
+        records_dir: The data's provenance records (``results/data``; they name the data used).
         profile: Profile the models were trained under (params.yaml ``profile``).
         source: Overrides the source column (default: the metrics files read).
 
@@ -198,7 +228,7 @@ def measured_rows(
     for m in ms:
         if m.mean is None:
             continue
-        info = data_info(prepared_root, m.dataset)
+        info = data_info(records_dir, m.dataset)
         network = feature_network(m.variant, str(m.fields.get("weights_sha256") or "") or None)
         res, t = m.fields.get("resolution"), m.fields.get("T")
         row = dict.fromkeys(COLUMNS, "")

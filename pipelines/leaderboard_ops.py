@@ -13,10 +13,11 @@ from typing import Any
 
 from pipelines.leaderboard import (
     COLUMNS,
+    EXTERNAL_PROFILE,
     KINDS,
     REQUIRED,
     Row,
-    comparability_key,
+    comparable,
     key_differences,
     lower_is_better,
     measured_rows,
@@ -35,12 +36,10 @@ IDENTITY = tuple(c for c in COLUMNS if c not in ("value", "std", "source", "note
 
 
 def build(
-    quoted: str | Path, metrics_dir: str | Path, prepared_root: str | Path, profile: str
+    quoted: str | Path, metrics_dir: str | Path, records_dir: str | Path, profile: str
 ) -> list[Row]:
     """Return the leaderboard: every quoted row, then our measured rows."""
-    return quoted_rows(quoted) + measured_rows(
-        load_measurements(metrics_dir), prepared_root, profile
-    )
+    return quoted_rows(quoted) + measured_rows(load_measurements(metrics_dir), records_dir, profile)
 
 
 @dataclass
@@ -92,49 +91,57 @@ def compare(new_rows: list[Row], board: list[Row]) -> list[Comparison]:
             and r["metric"] == new["metric"]
             and not (r["kind"] == "measured" and _sources(r) & own)
         ]
-        key = comparability_key(new)
-        peers = [r for r in same if comparability_key(r) == key]
-        excluded = [(r, key_differences(new, r)) for r in same if comparability_key(r) != key]
+        peers = [r for r in same if comparable(new, r)]
+        excluded = [(r, key_differences(new, r)) for r in same if not comparable(new, r)]
         sign = 1.0 if lower_is_better(new["metric"]) else -1.0
         ranking = sorted([new, *peers], key=lambda r: sign * float(r["value"]))
         out.append(Comparison(new, ranking, excluded))
     return out
 
 
-def _who(row: Row) -> str:
-    extra = f", {row['paper']}" if row["kind"] == "quoted" else ""
-    return f"{row['model']} ({row['kind']}{extra})"
+def record_rows(
+    metrics_json: str | Path,
+    records_dir: str | Path,
+    profile: str | None,
+    model: str | None,
+    default_profile: str = "unknown",
+) -> tuple[list[Row], list[str]]:
+    """Turn one metrics JSON (``evaluate`` or ``score`` output) into leaderboard rows.
 
+    Args:
+        metrics_json: The file.
+        records_dir: The data's provenance records (``results/data``).
+        profile: Training profile (None: the record's own, ``external`` for ``score``
+            output; else ``default_profile``).
+        model: Model name (None: the record's).
+        default_profile: The profile of a record that names none (``evaluate`` output:
+            params.yaml's).
 
-def format_comparisons(comparisons: list[Comparison], unavailable: list[str]) -> str:
-    """Render comparisons as text: ranking, then the rows not compared and why."""
-    lines = []
-    for c in comparisons:
-        r = c.row
-        order = "lower is better" if lower_is_better(r["metric"]) else "higher is better"
-        lines.append(
-            f"{r['dataset']} {r['metric']} [{r['metric_variant']}; protocol {r['protocol']}; "
-            f"n={r['num_samples'] or '?'}; reference {r['reference_split']}; "
-            f"profile {r['profile']}] ({order})"
-        )
-        for i, peer in enumerate(c.ranking, 1):
-            mark = "  <- this model" if peer is r else ""
-            lines.append(f"  {i}. {_who(peer)}: {peer['value']}{mark}")
-        if len(c.ranking) == 1:
-            lines.append("  no other row was measured under this protocol")
-        for peer, why in c.excluded:
-            lines.append(f"  not compared with {_who(peer)} = {peer['value']}: {'; '.join(why)}")
-        lines.append("")
-    lines += [f"not computed: {u}" for u in unavailable]
-    return "\n".join(lines).rstrip() + "\n"
+    Returns:
+        The rows and ``variant: reason`` for each metric that was not computed.
+
+    """
+    path = Path(metrics_json)
+    record = load_metrics_record(path)
+    if model:
+        record["model"] = model
+    profile = profile or str(record.get("profile") or default_profile)
+    ms = measurements([(path, record)])
+    rows = measured_rows(ms, records_dir, profile, source=str(path))
+    if profile == EXTERNAL_PROFILE:
+        for row in rows:
+            row["paper"] = "external model, scored by fsvae-bench score"
+    missing = [f"{m.variant.key}: {'; '.join(m.unavailable)}" for m in ms if m.mean is None]
+    return rows, missing
 
 
 def compare_file(
     metrics_json: str | Path,
     board: list[Row],
-    prepared_root: str | Path,
-    profile: str,
+    records_dir: str | Path,
+    profile: str | None,
     model: str | None = None,
+    default_profile: str = "unknown",
 ) -> tuple[list[Comparison], list[str]]:
     """Compare one metrics JSON (``evaluate`` or ``score`` output) against the board.
 
@@ -142,13 +149,7 @@ def compare_file(
         The comparisons and ``variant: reason`` for each metric that was not computed.
 
     """
-    path = Path(metrics_json)
-    record = load_metrics_record(path)
-    if model:
-        record["model"] = model
-    ms = measurements([(path, record)])
-    rows = measured_rows(ms, prepared_root, profile, source=str(path))
-    missing = [f"{m.variant.key}: {'; '.join(m.unavailable)}" for m in ms if m.mean is None]
+    rows, missing = record_rows(metrics_json, records_dir, profile, model, default_profile)
     return compare(rows, board), missing
 
 
@@ -252,11 +253,39 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
 
 
 def add_rows(leaderboard: str | Path, rows_file: str | Path) -> list[Row]:
+    """Validate rows from a ``.json`` / ``.csv`` file and append them (see :func:`append_rows`).
+
+    Raises:
+        ValueError: On a malformed row, a header mismatch or a duplicate (file unchanged).
+
+    """
+    return append_rows(leaderboard, read_rows(rows_file))
+
+
+def add_score(
+    leaderboard: str | Path,
+    score_json: str | Path,
+    records_dir: str | Path,
+    model: str | None = None,
+) -> list[Row]:
+    """Append the rows of a ``score`` record (every computed metric), validated like any row.
+
+    Raises:
+        ValueError: On a record without a computed metric, or a row ``add`` would refuse.
+
+    """
+    rows, missing = record_rows(score_json, records_dir, None, model)
+    if not rows:
+        raise ValueError(f"{score_json}: no metric was computed ({'; '.join(missing)})")
+    return append_rows(leaderboard, rows)
+
+
+def append_rows(leaderboard: str | Path, raw_rows: list[dict[str, Any]]) -> list[Row]:
     """Validate rows and append them to the leaderboard atomically, or change nothing.
 
     Args:
         leaderboard: The leaderboard CSV (created with its header if missing).
-        rows_file: ``.json`` or ``.csv`` rows.
+        raw_rows: Rows as mappings of column -> value.
 
     Returns:
         The rows appended.
@@ -266,7 +295,7 @@ def add_rows(leaderboard: str | Path, rows_file: str | Path) -> list[Row]:
 
     """
     path = Path(leaderboard)
-    new = [validate_row(r) for r in read_rows(rows_file)]
+    new = [validate_row(r) for r in raw_rows]
     if path.is_file():
         text = _text(path)
         header, *lines = _csv_records(text, path) or [[]]

@@ -303,14 +303,24 @@ class DataInfo:
     description: str
 
 
-def data_info(prepared_root: str | Path, dataset: str) -> DataInfo:
-    """Describe the prepared data of a dataset; says so when ``meta.json`` is missing."""
-    try:
-        from pipelines.data import load_meta
+DATA_RECORDS = "results/data"
 
-        meta = load_meta(prepared_root, dataset)
-    except (ImportError, FileNotFoundError, ValueError) as err:
-        return DataInfo(None, None, f"unknown (no prepared metadata: {err})")
+
+def data_info(records_dir: str | Path, dataset: str) -> DataInfo:
+    """Describe the data of a dataset's numbers from its committed provenance record.
+
+    Reads ``<records_dir>/<dataset>.json`` (written by ``fsvae-bench prepare --record``;
+    the pipeline keeps them in ``results/data``), never the local ``prepared/``, so a
+    fresh clone writes the same tables. Says so when the record is missing.
+    """
+    path = Path(records_dir) / f"{dataset}.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        hint = f"run `fsvae-bench prepare --dataset {dataset} --record {records_dir}`"
+        return DataInfo(None, None, f"unknown (no provenance record {path}: {hint})")
+    except (OSError, ValueError) as err:
+        return DataInfo(None, None, f"unknown (unreadable provenance record {path}: {err})")
     source = meta.get("source") or {}
     official = bool(meta.get("official_split", source.get("official_split", False)))
     test = (meta.get("splits") or {}).get("test") or {}

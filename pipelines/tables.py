@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.diversity import diversity_path, load_diversity
-from pipelines.leaderboard import quoted_rows
+from pipelines.leaderboard import key_differences, measured_rows, quoted_rows
 from pipelines.measured import (
     DATASET_LABELS,
     LOWER_IS_BETTER,
@@ -52,6 +52,9 @@ CSV_COLUMNS = (
     "other_unavailable",
     "sample_collapse",
     "data",
+    "T",
+    "ours_not_comparable",
+    "other_not_comparable",
 )
 
 
@@ -69,6 +72,11 @@ class Table1Row:
         data: What data our numbers come from.
         collapse: Why the model's samples count as collapsed ("" when they do not, or
             when the sample stage recorded no diversity).
+        ours_mark: Why ``ours`` is not comparable with the column's first value ("" when
+            it is), by the leaderboard's rule.
+        other_mark: The same for ``other``.
+        time_steps: The model's time steps T as its metrics record them ("" for
+            non-spiking models).
 
     """
 
@@ -80,6 +88,9 @@ class Table1Row:
     paper: dict[str, str] | None
     data: str
     collapse: str = ""
+    ours_mark: str = ""
+    other_mark: str = ""
+    time_steps: str = ""
 
     @property
     def difference(self) -> float | None:
@@ -116,7 +127,7 @@ def _ordered(wanted: Iterable[str], found: Iterable[str]) -> list[str]:
 def table1_rows(
     ms: list[Measurement],
     quoted: str | Path,
-    prepared_root: str | Path,
+    records_dir: str | Path,
     datasets: Iterable[str] = (),
     models: Iterable[str] = (),
     params: dict[str, Any] | None = None,
@@ -127,7 +138,8 @@ def table1_rows(
     Args:
         ms: Our measurements.
         quoted: The quoted results CSV (the only source of the paper's numbers).
-        prepared_root: Prepared data (names the data our numbers come from).
+        records_dir: The data's provenance records (``results/data``: names the data our
+            numbers come from; committed, unlike ``prepared/``).
         datasets: Datasets to list first, in order (params ``pipeline.datasets``).
         models: Models to list first, in order (params ``pipeline.models``).
         params: Parsed params.yaml, to name the training settings (None: not named).
@@ -147,11 +159,13 @@ def table1_rows(
     rows = []
     for ds in _ordered(datasets, {m.dataset for m in ms}):
         ds_models = _ordered(models, {m.model for m in ms if m.dataset == ds})
-        info = data_info(prepared_root, ds).description
+        info = data_info(records_dir, ds).description
         if params is not None:
             info += "; " + training_description(params, ds, ds_models)
         for model in ds_models:
             collapse = _collapse(samples_dir, ds, model)
+            steps = {str(m.fields.get("T")) for m in ms if (m.dataset, m.model) == (ds, model)}
+            steps.discard("None")
             for metric in TABLE1_METRICS:
                 pv = paper_variant(metric)
                 others = [v for v in VARIANTS if v.metric == metric and v is not pv]
@@ -160,7 +174,29 @@ def table1_rows(
                 quoted_row = paper.get((TABLE1_MODELS.get(model, ""), DATASET_LABELS[ds], metric))
                 ours = by_key.get((ds, model, pv.key))
                 rows.append(Table1Row(ds, model, metric, ours, other, quoted_row, info, collapse))
+                rows[-1].time_steps = ",".join(sorted(steps))
+    _mark_incomparable(rows, records_dir)
     return rows
+
+
+def _mark_incomparable(rows: list[Table1Row], records_dir: str | Path) -> None:
+    """Mark values whose comparability key differs from the first value of their column.
+
+    A column is one dataset's values of one metric variant (``afd_own`` of every model,
+    ...). The rule is the leaderboard's (:func:`pipelines.leaderboard.key_differences`),
+    applied to the rows the leaderboard writes for these measurements.
+    """
+    first: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
+    for r in rows:
+        for attr in ("ours", "other"):
+            m = getattr(r, attr)
+            if m is None or m.mean is None:
+                continue
+            (row,) = measured_rows([m], records_dir, "table")
+            model, ref = first.setdefault((r.dataset, m.variant.key), (r.model, row))
+            why = key_differences(row, ref)
+            if why:
+                setattr(r, f"{attr}_mark", f"not comparable with {model}'s: {'; '.join(why)}")
 
 
 def _collapse(samples_dir: str | Path | None, dataset: str, model: str) -> str:
@@ -208,6 +244,9 @@ def csv_records(rows: list[Table1Row], profile: str) -> list[dict[str, str]]:
                 "other_unavailable": _reason(o, ""),
                 "sample_collapse": r.collapse,
                 "data": r.data,
+                "T": r.time_steps,
+                "ours_not_comparable": r.ours_mark,
+                "other_not_comparable": r.other_mark,
             }
         )
     return out

@@ -10,9 +10,10 @@ import torch
 
 from tests.mirror import data_mirror
 
-# fsvae-bench picks its CPU thread count from the machine's load (pipelines.process.tune_process)
-# unless OMP_NUM_THREADS pins it. Tests call the CLI in this process and in subprocesses and
-# compare float results across runs, so they all use one count: PyTorch's default here.
+# Commands that report numbers run with params.yaml's runtime.cpu_threads; the others pick
+# their CPU thread count from the machine's load (pipelines.process.threads) unless
+# OMP_NUM_THREADS pins it. Tests call the CLI in this process and in subprocesses and compare
+# float results across runs, so library calls use one count too: PyTorch's default here.
 os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
 TEST_THREADS = int(os.environ["OMP_NUM_THREADS"])
 

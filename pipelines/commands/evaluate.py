@@ -45,7 +45,10 @@ def add_settings_options(parser: argparse.ArgumentParser, num_samples_default: i
     parser.add_argument("--offline", action="store_true", help="never download a missing asset")
     parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
     parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
-    parser.add_argument("--cache-dir", default="cache", help="reference statistics cache")
+    parser.add_argument(
+        "--cache-dir",
+        help="reference statistics and our autoencoder (default: cache/<dataset>, the pipeline's)",
+    )
     add_runtime_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint} was trained on {dataset}, not {args.dataset}")
     del meta
     out = Path(args.out or f"results/metrics/{dataset}_{model}.json")
+    args.cache_dir = args.cache_dir or str(Path("cache") / dataset)
     settings = settings_from_args(
         args, num_recon=args.num_recon, num_cost_samples=args.num_cost_samples
     )

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from pipelines.leaderboard_ops import build
-from pipelines.measured import load_measurements
+from pipelines.measured import DATA_RECORDS, load_measurements
 from pipelines.params import load_params
 
 HELP = "draw the metric figures and the training-loss figures"
@@ -27,7 +27,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", default="results/figures", help="where the PNGs go")
     parser.add_argument("--params", default="params.yaml", help="profile, datasets, models")
     parser.add_argument("--quoted", default="quoted/published-results.csv", help="paper values")
-    parser.add_argument("--prepared", default=None, help="prepared data (default: params)")
+    parser.add_argument(
+        "--data-records",
+        default=DATA_RECORDS,
+        help="the data's provenance records, committed (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     profile = str(params.get("profile", "unknown"))
-    prepared = args.prepared or (params.get("data") or {}).get("prepared", "prepared")
-    board = build(args.quoted, args.metrics_dir, prepared, profile)
+    board = build(args.quoted, args.metrics_dir, args.data_records, profile)
     ms = load_measurements(args.metrics_dir)
     pipeline = params.get("pipeline") or {}
     pairs = [(d, m) for d in pipeline.get("datasets") or () for m in pipeline.get("models") or ()]

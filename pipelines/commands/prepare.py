@@ -5,6 +5,10 @@ from ``--data-root`` (torchvision layout), else the offline mirror (``--mirror``
 ``$FSVAE_DATA_MIRROR``, copied into the data root and checksum-verified), else a
 torchvision download unless ``--no-download``.
 
+``--record DIR`` also writes the data's provenance to ``DIR/<dataset>.json``; the pipeline
+writes ``results/data/`` (committed), which ``tables`` and ``leaderboard`` read. Rerunning
+writes the same bytes (the origin names the configured source).
+
 Example: ``fsvae-bench prepare --dataset mnist --mirror /path/to/mirror --train-limit 1000``
 """
 
@@ -14,6 +18,7 @@ import argparse
 import json
 
 from pipelines.data import DATASETS, load_meta, prepare_dataset
+from pipelines.data.prepare import write_provenance
 from pipelines.params import load_params
 
 HELP = "download or copy a dataset and write its preprocessed uint8 arrays"
@@ -48,6 +53,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--custom", default=None, metavar="PATH", help="use your own .npz or image folder instead"
     )
     parser.add_argument("--force", action="store_true", help="rewrite even if up to date")
+    parser.add_argument(
+        "--record",
+        metavar="DIR",
+        help="also write the provenance record DIR/<dataset>.json (the pipeline: results/data)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     meta = load_meta(args.out, args.dataset)
+    if args.record:
+        write_provenance(args.out, args.dataset, args.record)
     summary = {
         "dataset": args.dataset,
         "out": str(out_dir),

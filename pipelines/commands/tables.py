@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.measured import load_measurements
+from pipelines.measured import DATA_RECORDS, load_measurements
 from pipelines.params import load_params
 from pipelines.table_writers import write_tables
 from pipelines.tables import table1_rows
@@ -29,7 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", default="results/tables", help="where table1.* go")
     parser.add_argument("--params", default="params.yaml", help="profile, datasets, models")
     parser.add_argument("--quoted", default="quoted/published-results.csv", help="paper values")
-    parser.add_argument("--prepared", default=None, help="prepared data (default: params)")
+    parser.add_argument(
+        "--data-records",
+        default=DATA_RECORDS,
+        help="the data's provenance records, committed (default: %(default)s)",
+    )
     parser.add_argument(
         "--samples-dir",
         default="results/samples",
@@ -41,11 +45,10 @@ def run(args: argparse.Namespace) -> int:
     """Build the table and write the three files."""
     params = load_params(args.params)
     pipeline = params.get("pipeline") or {}
-    prepared = args.prepared or (params.get("data") or {}).get("prepared", "prepared")
     rows = table1_rows(
         load_measurements(args.metrics_dir),
         args.quoted,
-        prepared,
+        args.data_records,
         pipeline.get("datasets") or (),
         pipeline.get("models") or (),
         params,

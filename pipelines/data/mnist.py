@@ -72,10 +72,18 @@ def load_idx(dataset: str, data_root: Path, mirror: Path | None, download: bool)
     rels = [f"{folder}/raw/{name}" for name in names]
     missing = [rel for rel in rels if not (data_root / rel).is_file()]
     records: dict[str, dict[str, object]] = {}
-    origin = root_label(data_root)
+    # The origin names the configured source, not whether this run copied the files: a
+    # rerun over a filled data root must write the same meta.json (the files' checksums,
+    # recorded beside it, prove they are the source's bytes), or every stage downstream of
+    # `prepare` turns stale in DVC.
+    if mirror is not None:
+        origin = f"{mirror_label(mirror)}, copied into {root_label(data_root)}"
+    elif download:
+        origin = f"torchvision download into {root_label(data_root)}"
+    else:
+        origin = root_label(data_root)
     if missing and mirror is not None:
         records = {rel: copy_verified(mirror, data_root, rel) for rel in missing}
-        origin = f"{mirror_label(mirror)}, copied into {root_label(data_root)}"
     elif missing and download:
         try:
             for train in (True, False):
@@ -85,7 +93,6 @@ def load_idx(dataset: str, data_root: Path, mirror: Path | None, download: bool)
                 f"downloading {dataset} into {data_root / folder / 'raw'} failed ({err}). Offline, "
                 f"set {MIRROR_ENV} or --mirror to a folder holding {folder}/raw/*.gz"
             ) from err
-        origin = f"torchvision download into {root_label(data_root)}"
     elif missing:
         raise DataNotFoundError(
             f"{dataset}: {', '.join(str(data_root / rel) for rel in missing)} not found. Allow the "

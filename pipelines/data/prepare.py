@@ -5,6 +5,11 @@ uint8 (N, H, W, C), ``labels`` when known) and ``meta.json`` (source, counts, ve
 checksums, preprocessing, official split or subset). Nothing is written until every
 input is verified and preprocessed; each file is written to a temporary name and moved
 into place, and ``meta.json`` goes last, so an interrupted run never looks complete.
+
+With ``record_dir`` (the pipeline passes ``results/data``) the data's provenance (source,
+origin, split sizes, caveats, checksums; :func:`provenance_record`) is also written to
+``<record_dir>/<dataset>.json``: a committed file, so the tables and the leaderboard name
+the data their numbers came from in a clone that has no ``prepared/``.
 """
 
 from __future__ import annotations
@@ -250,6 +255,32 @@ def prepare_dataset(
     return out_dir
 
 
+# The keys of meta.json that say which data was used; the software versions are left out
+# (the record names the data, and must not change when only torch's version does).
+PROVENANCE_KEYS = ("dataset", "request", "source", "official_split", "subset", "splits")
+
+
+def provenance_record(meta: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of a ``meta.json`` that names the data used (see PROVENANCE_KEYS)."""
+    return {k: meta[k] for k in PROVENANCE_KEYS if k in meta}
+
+
+def write_provenance(prepared_root: str | Path, dataset: str, record_dir: str | Path) -> Path:
+    """Write ``<record_dir>/<dataset>.json`` from a prepared dataset's ``meta.json``.
+
+    Returns:
+        The record's path (rewritten only when its content changes).
+
+    """
+    path = Path(record_dir) / f"{dataset}.json"
+    text = json.dumps(provenance_record(load_meta(prepared_root, dataset)), indent=2) + "\n"
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_target(path) as tmp, open(tmp, "x") as handle:
+            handle.write(text)
+    return path
+
+
 def load_meta(prepared_root: str | Path, dataset: str) -> dict[str, Any]:
     """Return a prepared dataset's ``meta.json``.
 
@@ -296,4 +327,12 @@ def load_split(
         return data[key]
 
 
-__all__ = ["DATASETS", "load_meta", "load_split", "prepare_dataset", "reference_transform"]
+__all__ = [
+    "DATASETS",
+    "load_meta",
+    "load_split",
+    "prepare_dataset",
+    "provenance_record",
+    "reference_transform",
+    "write_provenance",
+]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,108 @@ from pipelines.metrics.protocol import version_of
 from pipelines.process.device import describe
 
 SMALL_DIMS = (32, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class PublishedAutoencoder:
+    """Our feature autoencoder of one dataset as the committed results used it.
+
+    ``afd_own`` values compare only when computed with the same network, identified in
+    their protocol fields by the sha256 of its ``.pt`` file. The networks are too large to
+    commit (4-25 MB) and are not hosted: the ``autoencoder`` stage re-creates them, and
+    with these settings, the quick profile's (steps, batch, seed; ``runtime.cpu_threads``
+    threads, since float sums depend on it) on the quick profile's prepared data, it must
+    produce this hash. The stage says whether it does (:func:`published_check`).
+
+    Attributes:
+        dataset: Dataset name.
+        steps: Optimiser steps.
+        batch_size: Images per step.
+        seed: Seed of weights and batch order.
+        cpu_threads: Intra-op threads it was trained with.
+        sha256: The file's sha256, as in the committed metrics (``afd_own_weights_sha256``).
+
+    """
+
+    dataset: str
+    steps: int
+    batch_size: int
+    seed: int
+    cpu_threads: int
+    sha256: str
+
+
+# The quick profile's networks, behind every committed afd_own value (results/metrics).
+PUBLISHED = MappingProxyType(
+    {
+        p.dataset: p
+        for p in (
+            PublishedAutoencoder(
+                "mnist",
+                100,
+                128,
+                0,
+                2,
+                "2b265eb14b796bd83efadbf6312544518ad92420bf54f0b2f66843b69a552feb",
+            ),
+            PublishedAutoencoder(
+                "fashion-mnist",
+                100,
+                128,
+                0,
+                2,
+                "26fb10bcdca9dcbe8b779d9e17d24ace0ad94b56dd24c7310ab6335540521844",
+            ),
+            PublishedAutoencoder(
+                "cifar10",
+                100,
+                128,
+                0,
+                2,
+                "60bcfd4d603feb2aaf01062910fe4dd0c6948528fd704c08ce8b1801f5e48a64",
+            ),
+            PublishedAutoencoder(
+                "celeba",
+                100,
+                128,
+                0,
+                2,
+                "3dbd3fd5e7006e7ae68124f8fa9969082777a4595b59c244419b0e2c46337867",
+            ),
+        )
+    }
+)
+
+
+def published_check(
+    dataset: str, path: str | Path, steps: int, batch_size: int, seed: int, cpu_threads: int
+) -> dict[str, Any]:
+    """Compare a trained autoencoder with the published one of its dataset.
+
+    Returns:
+        ``{"published_sha256", "sha256", "matches_published"}``; ``matches_published`` is
+        None when the settings differ from the published ones (another network by design).
+
+    """
+    import hashlib
+
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    ref = PUBLISHED.get(dataset)
+    if ref is None:
+        return {"published_sha256": None, "sha256": sha, "matches_published": None}
+    same = (steps, batch_size, seed, cpu_threads) == (
+        ref.steps,
+        ref.batch_size,
+        ref.seed,
+        ref.cpu_threads,
+    )
+    return {
+        "published_sha256": ref.sha256,
+        "sha256": sha,
+        "matches_published": (sha == ref.sha256) if same else None,
+    }
+
+
 LARGE_DIMS = (32, 64, 128, 256, 512)
 _SLOPE = 0.01
 

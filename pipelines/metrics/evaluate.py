@@ -273,7 +273,7 @@ def evaluate_checkpoint(
         "config": meta.get("config"),
         "eval_settings": s.to_dict(),
         "versions": {p: version_of(p) for p in ("torch", "pytorch-fid", "clean-fid", "scipy")},
-        "runtime": describe(s.device),  # device, GPU, CUDA, TF32, determinism
+        "runtime": describe(s.device),  # device, GPU, CUDA, TF32, determinism, cpu_threads
         "metrics": metrics,
     }
     if out_path is not None:

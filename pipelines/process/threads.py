@@ -6,8 +6,17 @@ others wait for it for a whole scheduler time slice, thousands of times per FSVA
 (the LIF loop is many small ops; measurements in docs/performance.md).
 :func:`choose_num_threads` therefore uses only the cores other processes leave free.
 
+The load-aware choice is for speed only: float sums depend on the thread count, so a
+count chosen from the load makes weights and metrics depend on what else the machine ran.
+Every command that feeds a reported number (:data:`REPORTING_COMMANDS`) therefore runs
+with the count params.yaml declares (``runtime.cpu_threads``, :func:`declared_threads`)
+and records it in its output; ``OMP_NUM_THREADS`` does not override it there (it pins the
+count of the other commands). The load-aware choice remains for commands that report
+nothing.
+
 Neither setting is applied on import or by ``build_model``: the ``fsvae-bench`` command
-line applies both (:func:`tune_process`) and library users opt in with the same call.
+line applies both (:func:`apply_command_threads`, :func:`tune_process`) and library users
+opt in with the same calls.
 """
 
 from __future__ import annotations
@@ -17,6 +26,12 @@ import time
 from pathlib import Path
 
 from pipelines.process.allocator import tune_allocator
+
+# Commands whose outputs hold, or feed, a reported number (weights, statistics, samples,
+# metrics): they run with the declared thread count, never one chosen from the load.
+REPORTING_COMMANDS = frozenset(
+    {"train", "autoencoder", "fid-stats", "sample", "evaluate", "score", "cost"}
+)
 
 
 def busy_cpus(samples: int = 3, interval_s: float = 0.01) -> float:
@@ -95,6 +110,54 @@ def choose_num_threads(max_threads: int | None = None, busy: float | None = None
         cores = os.cpu_count() or 1
     busy = busy_cpus() if busy is None else busy
     return max(1, min(max_threads, cores - int(busy + 0.5)))
+
+
+def declared_threads(params_path: str | Path = "params.yaml") -> int:
+    """The thread count params.yaml declares (``runtime.cpu_threads``).
+
+    Without the file (a user scoring images outside the repository) the default of
+    :class:`~pipelines.process.settings.RuntimeSettings` applies, so the count is still a
+    constant, not a function of the load.
+
+    Raises:
+        ValueError: On an unknown runtime key or a count below 1.
+
+    """
+    from pipelines.process.settings import RuntimeSettings
+
+    params: dict = {}
+    if Path(params_path).is_file():
+        from pipelines.params import load_params
+
+        params = load_params(params_path)
+    count = RuntimeSettings.from_params(params).cpu_threads
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"runtime.cpu_threads in {params_path}: {count!r} is not an integer >= 1")
+    return count
+
+
+def apply_command_threads(command: str, params_path: str | Path = "params.yaml") -> int:
+    """Set this process's threads for one ``fsvae-bench`` command; return the count used.
+
+    Reporting commands (:data:`REPORTING_COMMANDS`) get :func:`declared_threads`, whatever
+    ``OMP_NUM_THREADS`` or the load say; the others keep :func:`tune_process`'s choice.
+    Called once, before the command runs, so a run never changes its summation order.
+
+    Args:
+        command: The subcommand's name (``train``, ``autoencoder``, ...).
+        params_path: The params file the command reads.
+
+    """
+    if command not in REPORTING_COMMANDS:
+        return tune_process()
+    # OMP_NUM_THREADS is not consulted here: a value set for another program (or by a
+    # shell profile) must not change reported numbers. The count is in every output.
+    count = declared_threads(params_path)
+    tune_process(threads=False)
+    import torch
+
+    torch.set_num_threads(count)
+    return count
 
 
 def tune_process(allocator: bool = True, threads: bool = True) -> int:

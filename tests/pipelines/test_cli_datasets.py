@@ -12,7 +12,7 @@ from pipelines.data import DATASETS
 
 def dataset_options() -> dict[str, argparse.Action]:
     """The ``--dataset`` action of every subcommand that has one."""
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    sub = next(a for a in build_parser(all_options=True)._actions if a.dest == "command")
     out = {}
     for name, cmd in sub.choices.items():
         action = next((a for a in cmd._actions if "--dataset" in a.option_strings), None)

@@ -147,3 +147,30 @@ def test_cli_missing_celeba_is_one_line(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "img_align_celeba.zip" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_prepare_writes_the_same_meta_however_often_it_runs(
+    dataset: str, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `dvc repro` runs it: the stage's output is removed, the data root stays filled."""
+    import shutil
+
+    monkeypatch.setenv("FSVAE_DATA_MIRROR", str(mirror))
+    monkeypatch.chdir(tmp_path)
+    cmd = ["prepare", "--dataset", dataset, "--train-limit", "5", "--test-limit", "5"]
+    cmd += ["--record", "results/data"]
+    metas, records = [], []
+    for _ in range(3):
+        assert main(cmd) == 0
+        metas.append(Path("prepared", dataset, "meta.json").read_bytes())
+        records.append(Path("results", "data", f"{dataset}.json").read_bytes())
+        shutil.rmtree("prepared")
+    assert main([*cmd, "--force"]) == 0
+    metas.append(Path("prepared", dataset, "meta.json").read_bytes())
+    records.append(Path("results", "data", f"{dataset}.json").read_bytes())
+    assert metas[0] == metas[1] == metas[2] == metas[3]
+    assert records[0] == records[1] == records[2] == records[3]
+    assert b"copied into the data root (data)" in metas[0]
+    record = json.loads(records[0])
+    assert record["source"] == json.loads(metas[0])["source"] and "versions" not in record

@@ -99,7 +99,7 @@ def test_compare_ranks_same_protocol_rows_only(board: Path, capsys) -> None:
 def test_compare_excludes_other_sample_counts_with_reason(board: Path, capsys) -> None:
     out = run_compare(board, metrics_record("delta", 100.0, 500), capsys)
     assert "no other row was measured under this protocol" in out
-    assert "not compared with alpha (measured) = 80.0: num_samples: 500 vs 5000" in out
+    assert "not compared with alpha (measured) = 80: num_samples: 500 vs 5000" in out
 
 
 def test_compare_function_skips_own_rows(board: Path) -> None:

@@ -84,3 +84,58 @@ def test_fsvae_runtime_shim_resolves_lazily():
         "assert tune_process is new"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _run_reporting_commands(prepared, out, monkeypatch, busy):
+    """Tiny train + autoencoder through the CLI while ``busy`` cores look taken."""
+    from pipelines import cli
+
+    monkeypatch.setattr(runtime, "busy_cpus", lambda *a, **k: busy)
+    monkeypatch.setattr(runtime, "default_num_threads", lambda: 2)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda _pid: {0, 1})
+    common = ["--dataset", "mnist", "--prepared", str(prepared)]
+    train = ["train", "--model", "ann_vae", *common, "--run-dir", str(out / "run")]
+    train += ["--epochs", "1", "--batch-size", "32", "--train-limit", "96", "--test-limit", "32"]
+    assert cli.main([*train, "--seed", "3", "--no-progress"]) == 0
+    ae = ["autoencoder", *common, "--out", str(out / "ae.pt"), "--steps", "3"]
+    assert cli.main([*ae, "--batch-size", "32"]) == 0
+    ckpt = torch.load(out / "run" / "last.pt", map_location="cpu", weights_only=False)
+    ae_record = torch.load(out / "ae.pt", map_location="cpu", weights_only=False)
+    return ckpt, ae_record
+
+
+def test_reported_weights_do_not_depend_on_the_load(prepared_mnist, tmp_path, monkeypatch):
+    """Train and autoencoder use runtime.cpu_threads, whatever the load or OMP_NUM_THREADS."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("runtime: {cpu_threads: 2}\n")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    run = _run_reporting_commands
+    idle_ckpt, idle_ae = run(prepared_mnist, tmp_path / "idle", monkeypatch, 0.0)
+    busy_ckpt, busy_ae = run(prepared_mnist, tmp_path / "busy", monkeypatch, 1.0)
+    for key, value in idle_ckpt["model_state"].items():
+        assert torch.equal(value, busy_ckpt["model_state"][key]), key
+    for key, value in idle_ae["state_dict"].items():
+        assert torch.equal(value, busy_ae["state_dict"][key]), key
+    assert idle_ckpt["num_threads"] == busy_ckpt["num_threads"] == 2
+
+
+def test_declared_threads_win_over_omp_num_threads(tmp_path, monkeypatch, keep_threads):
+    params = tmp_path / "params.yaml"
+    params.write_text("runtime: {cpu_threads: 2}\n")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert runtime.apply_command_threads("evaluate", params) == 2
+    assert torch.get_num_threads() == 2
+
+
+def test_commands_that_report_nothing_keep_the_load_aware_choice(monkeypatch, keep_threads):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runtime, "choose_num_threads", lambda: 1)
+    assert runtime.apply_command_threads("tables", "no-such-params.yaml") == 1
+
+
+def test_declared_threads_refuses_a_bad_count(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("runtime: {cpu_threads: 0}\n")
+    with pytest.raises(ValueError, match="cpu_threads"):
+        runtime.declared_threads(path)
+    assert runtime.declared_threads(tmp_path / "missing.yaml") == 2

@@ -44,7 +44,7 @@ def write_metrics(folder: Path, name: str, seed: int, values: dict[str, float | 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A tmp project: params, prepared meta, metrics for fsvae (3 seeds) and ann_vae, logs."""
+    """A tmp project: params, a data record, metrics for fsvae (3 seeds) and ann_vae, logs."""
     (tmp_path / "params.yaml").write_text(
         "profile: quick\npipeline: {datasets: [mnist], models: [ann_vae, fsvae]}\n"
         "data: {prepared: prepared, train_limit: 300}\ntrain: {epochs: 1, batch_size: 8}\n"
@@ -54,8 +54,8 @@ def project(tmp_path: Path) -> Path:
         "official_split": True,
         "splits": {"test": {"count": 100, "available": 10000}},
     }
-    (tmp_path / "prepared" / "mnist").mkdir(parents=True)
-    (tmp_path / "prepared" / "mnist" / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "data").mkdir(parents=True)
+    (tmp_path / "data" / "mnist.json").write_text(json.dumps(meta))
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     for seed, recon in enumerate((0.30, 0.32, 0.34)):
@@ -78,7 +78,7 @@ def run_tables(project: Path) -> Path:
     args = ["tables", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(QUOTED)]
     args += ["--samples-dir", str(project / "samples")]
-    assert main([*args, "--prepared", str(project / "prepared")]) == 0
+    assert main([*args, "--data-records", str(project / "data")]) == 0
     return out
 
 
@@ -116,7 +116,7 @@ def test_paper_values_follow_an_edited_quoted_file(project: Path, tmp_path: Path
     out = project / "tables"
     args = ["tables", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(edited)]
-    assert main([*args, "--prepared", str(project / "prepared")]) == 0
+    assert main([*args, "--data-records", str(project / "data")]) == 0
     assert table_csv(out)[("fsvae", "FID")]["paper_quoted"] == "1234.5"
 
 
@@ -191,8 +191,38 @@ def test_figures_render(project: Path) -> None:
     out = project / "figures"
     args = ["figures", "--metrics-dir", str(project / "metrics"), "--out-dir", str(out)]
     args += ["--params", str(project / "params.yaml"), "--quoted", str(QUOTED)]
-    args += ["--runs-dir", str(project / "runs"), "--prepared", str(project / "prepared")]
+    args += ["--runs-dir", str(project / "runs"), "--data-records", str(project / "data")]
     assert main(args) == 0
     names = {p.name for p in out.glob("*.png")}
     assert {"recon_mse.png", "IS.png", "FID.png", "FAD.png", "loss_mnist_fsvae.png"} <= names
     assert "loss_mnist_ann_vae.png" not in names  # no training log for it
+
+
+def test_values_under_another_protocol_are_marked(project: Path) -> None:
+    """Two copies of our autoencoder, or other sample counts: marked where the numbers stand."""
+    metrics = project / "metrics"
+    for path in metrics.glob("mnist_fsvae_seed*.json"):
+        path.unlink()
+    for name, sha, n in (("mnist_ann_vae", "aa", 200), ("mnist_fsvae", "bb", 200)):
+        path = write_metrics(metrics, name, 0, {"recon_mse": 0.3, "afd_own": 40.0, "fid": 9.0})
+        record = json.loads(path.read_text())
+        record["metrics"]["afd_own_weights_sha256"] = sha * 32
+        record["metrics"]["fid_num_gen"] = n if name.endswith("ann_vae") else 100
+        record["config"]["n_steps"] = None if name.endswith("ann_vae") else 4
+        path.write_text(json.dumps(record))
+    out = run_tables(project)
+    rows = table_csv(out)
+    assert rows[("ann_vae", "FAD")]["other_not_comparable"] == ""
+    why = rows[("fsvae", "FAD")]["other_not_comparable"]
+    assert why == (
+        "not comparable with ann_vae's: feature_network: our autoencoder sha256:bbbbbbbbbbbb "
+        "vs our autoencoder sha256:aaaaaaaaaaaa"
+    )
+    assert "num_samples: 100 vs 200" in rows[("fsvae", "FID")]["other_not_comparable"]
+    assert rows[("fsvae", "FAD")]["T"] == "4" and rows[("ann_vae", "FAD")]["T"] == ""
+    md = (out / "table1.md").read_text()
+    note = re.search(rf"^\[\^(c\d+)\]: {re.escape(why)}$", md, re.MULTILINE)
+    assert note is not None and f"AFD, our autoencoder: 40 (not comparable[^{note[1]}])" in md
+    assert "| Inception Score (higher is better) | fsvae (T=4) |" in md
+    tex = (out / "table1.tex").read_text()
+    assert r"40 (not comparable$^{\dagger2}$)" in tex and r"$^{\dagger2}$ not comparable" in tex
