@@ -45,8 +45,9 @@ def build_parser(only: str | None = None, *, all_options: bool = False) -> argpa
         only: Register just this command, with its options (its module alone is
             imported): a stage then does not import every other command's dependencies
             (torchvision through the metrics costs seconds: docs/performance.md). None,
-            or a name that is no command: every command, named with its help line but without options and
-            without importing any command module (``fsvae-bench --help`` in under 2 s).
+            or a name that is no command: every command, named with its help line but
+            without options and without importing any command module (``fsvae-bench
+            --help`` in under 2 s).
         all_options: Register every command with its options (imports them all).
 
     """
