@@ -16,7 +16,12 @@ import torch
 
 from pipelines.data import to_model_range, to_uint8
 from pipelines.metrics.assets import Asset, get_asset
-from pipelines.metrics.autoencoder import encode_batches, load_own_autoencoder, paper_autoencoder
+from pipelines.metrics.autoencoder import (
+    encode_batches,
+    load_own_autoencoder,
+    paper_autoencoder,
+    weights_sha256,
+)
 from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import load_stats
 from pipelines.metrics.frechet import frechet_distance_to
@@ -118,7 +123,11 @@ class AutoencoderFD:
             "protocol": self.variant,
             "library": f"torch {version_of('torch')}, scipy {version_of('scipy')}",
             "network": f"autoencoder {self.ae.config}",
-            "weights_sha256": sha256_file(self.weights_path),
+            # The authors' file is a published asset (its file hash); ours is identified by
+            # its weights, whatever machine wrote the file.
+            "weights_sha256": (
+                sha256_file(self.weights_path) if paper else weights_sha256(self.ae.state_dict())
+            ),
             "num_gen": int(images.shape[0]),
             "num_ref": self.num_ref,
             "ref_stats": self.ref,

@@ -9,8 +9,10 @@ trains our own copy per dataset (MSE only, AdamW lr 1e-3, seeded) as a pipeline 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -34,7 +36,8 @@ class PublishedAutoencoder:
     """Our feature autoencoder of one dataset as the committed results used it.
 
     ``afd_own`` values compare only when computed with the same network, identified in
-    their protocol fields by the sha256 of its ``.pt`` file. The networks are too large to
+    their protocol fields by :func:`weights_sha256` (its weights, not the file: the file also
+    records the machine it was trained on). The networks are too large to
     commit (4-25 MB) and are not hosted: the ``autoencoder`` stage re-creates them, and
     with these settings, the quick profile's (steps, batch, seed; ``runtime.cpu_threads``
     threads, since float sums depend on it) on the quick profile's prepared data, it must
@@ -46,7 +49,8 @@ class PublishedAutoencoder:
         batch_size: Images per step.
         seed: Seed of weights and batch order.
         cpu_threads: Intra-op threads it was trained with.
-        sha256: The file's sha256, as in the committed metrics (``afd_own_weights_sha256``).
+        sha256: Its :func:`weights_sha256`, as in the committed metrics
+            (``afd_own_weights_sha256``).
 
     """
 
@@ -100,6 +104,27 @@ PUBLISHED = MappingProxyType(
 )
 
 
+def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """The identity of a network: sha256 over its tensors' names, dtypes, shapes and bytes.
+
+    Independent of how the file was written (pickle layout, the metadata beside the
+    weights), so the same weights trained on two machines give the same identity.
+
+    Args:
+        state_dict: The network's parameters and buffers.
+
+    Returns:
+        The hex digest.
+
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def published_check(
     dataset: str, path: str | Path, steps: int, batch_size: int, seed: int, cpu_threads: int
 ) -> dict[str, Any]:
@@ -110,9 +135,7 @@ def published_check(
         None when the settings differ from the published ones (another network by design).
 
     """
-    import hashlib
-
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    sha = weights_sha256(load_own_autoencoder(path)[0].state_dict())
     ref = PUBLISHED.get(dataset)
     if ref is None:
         return {"published_sha256": None, "sha256": sha, "matches_published": None}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from pipelines.cli import main
 from pipelines.data import load_split
@@ -151,12 +152,11 @@ def test_estimate_counts_the_reference_statistics_once(prepared_mnist: Path, tmp
 
 
 def test_the_autoencoder_stage_compares_with_the_published_network(tmp_path, monkeypatch) -> None:
-    import hashlib
-
     from pipelines.metrics import autoencoder as ae
 
+    net = ae.AutoEncoder(1, 16, ae.SMALL_DIMS)
     path = tmp_path / "mnist.pt"
-    path.write_bytes(b"weights")
+    torch.save({"config": net.config, "state_dict": net.state_dict()}, path)
     ref = ae.PUBLISHED["mnist"]
     settings = (ref.steps, ref.batch_size, ref.seed, ref.cpu_threads)
     check = ae.published_check("mnist", path, *settings)
@@ -171,8 +171,11 @@ def test_the_autoencoder_stage_compares_with_the_published_network(tmp_path, mon
         if m["metrics"].get("afd_own") is not None:
             dataset = m["dataset"]
             assert m["metrics"]["afd_own_weights_sha256"] == ae.PUBLISHED[dataset].sha256
-    sha = hashlib.sha256(b"weights").hexdigest()
+    sha = ae.weights_sha256(net.state_dict())
     monkeypatch.setattr(
         ae, "PUBLISHED", {"mnist": ae.PublishedAutoencoder("mnist", *settings, sha)}
     )
+    assert ae.published_check("mnist", path, *settings)["matches_published"] is True
+    # The identity is the weights', not the file's: other metadata beside them, same network.
+    torch.save({"config": net.config, "state_dict": net.state_dict(), "runtime": {}}, path)
     assert ae.published_check("mnist", path, *settings)["matches_published"] is True
