@@ -21,27 +21,15 @@ import math
 from pathlib import Path
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from pipelines.params import load_params, train_config
+from pipelines.process.op_counter import OpCounter
 from pipelines.registry import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_IMAGES = {"mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000, "celeba": 162_770}
 TEST_IMAGES = {"mnist": 10_000, "fashion-mnist": 10_000, "cifar10": 10_000, "celeba": 19_962}
-
-
-class OpCounter(TorchDispatchMode):
-    """Counts dispatched ATen ops (each is at least one kernel launch on a GPU)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: D105
-        self.ops += 1
-        return func(*args, **(kwargs or {}))
 
 
 def count_step(model_name: str, dataset: str, batch: int, options: dict) -> dict[str, float]:
@@ -52,7 +40,7 @@ def count_step(model_name: str, dataset: str, batch: int, options: dict) -> dict
     flops, ops = FlopCounterMode(display=False), OpCounter()
     with flops, ops:
         model.loss(x)["loss"].backward()
-    return {"flops": float(flops.get_total_flops()), "ops": ops.ops}
+    return {"flops": float(flops.get_total_flops()), "ops": ops.total}
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pipelines.process.op_counter import OpCounter
 from pipelines.registry import build_model
-from tests.fsvae.dispatch import OpCounter
 
 CONFIGS = [
     pytest.param("ann_vae", "mnist", {}, id="ann_vae-mnist"),

@@ -1,4 +1,9 @@
-"""Test helpers that watch PyTorch's dispatcher: op counts and the devices of outputs."""
+"""Watch PyTorch's dispatcher: ops per call (each a kernel launch on a GPU), output devices.
+
+Used by the tests that bound the GPU path's launches and prove device cleanliness on
+``meta`` (tests/fsvae/test_dispatch_budget.py, test_device_clean.py) and by
+benchmarks/gpu_estimate.py; one counter, so the docs' counts and the tests' bounds agree.
+"""
 
 from __future__ import annotations
 
