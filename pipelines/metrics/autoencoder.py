@@ -73,7 +73,7 @@ PUBLISHED = MappingProxyType(
                 128,
                 0,
                 2,
-                "2b265eb14b796bd83efadbf6312544518ad92420bf54f0b2f66843b69a552feb",
+                "222d4f20ee196cb751439b9bcbf30785d80e97a70b26d8b89eea36e916747a0c",
             ),
             PublishedAutoencoder(
                 "fashion-mnist",
@@ -81,7 +81,7 @@ PUBLISHED = MappingProxyType(
                 128,
                 0,
                 2,
-                "26fb10bcdca9dcbe8b779d9e17d24ace0ad94b56dd24c7310ab6335540521844",
+                "7fdf893a3746ef8395d5c403d64a5b0770a3f09dad0d595341cc4145a39dedb6",
             ),
             PublishedAutoencoder(
                 "cifar10",
@@ -89,7 +89,7 @@ PUBLISHED = MappingProxyType(
                 128,
                 0,
                 2,
-                "60bcfd4d603feb2aaf01062910fe4dd0c6948528fd704c08ce8b1801f5e48a64",
+                "221709fa1055cc9a06a87692f1c70df8326f3bc73144ff83732c5d295acbc21b",
             ),
             PublishedAutoencoder(
                 "celeba",
@@ -97,7 +97,7 @@ PUBLISHED = MappingProxyType(
                 128,
                 0,
                 2,
-                "3dbd3fd5e7006e7ae68124f8fa9969082777a4595b59c244419b0e2c46337867",
+                "1c28aedf33c133b4fca832faa23bdf19b4aa03c824b888e7e7e5080ea9874411",
             ),
         )
     }
