@@ -24,7 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pipelines.params import load_params, train_config
-from pipelines.process.op_counter import OpCounter
+from pipelines.profiling.op_counter import OpCounter
 from pipelines.registry import build_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipelines.process.op_counter import OpCounter
+from pipelines.profiling.op_counter import OpCounter
 from pipelines.registry import build_model
 
 CONFIGS = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipelines.process.op_counter import OpCounter
+from pipelines.profiling.op_counter import OpCounter
 from tests.fsvae.test_device_clean import meta_images, meta_model, train_step
 
 WORST_CASE = {"scheduled_p_start": 1.0, "scheduled_p_end": 1.0}

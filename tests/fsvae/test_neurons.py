@@ -132,7 +132,7 @@ def test_whole_step_path_is_bit_identical_to_cpu_chunks(monkeypatch, dtype, layo
 
 def test_whole_step_path_on_meta_issues_few_ops():
     """Off the CPU the loop costs two ops per step forward and three backward, not per chunk."""
-    from pipelines.process.op_counter import OpCounter
+    from pipelines.profiling.op_counter import OpCounter
 
     neuron = LIF()
     x = torch.empty(16, 250, 32, 16, 16, device="meta", requires_grad=True)
