@@ -22,11 +22,11 @@ from PIL import Image
 from fsvae.contract import dataset_shape
 from pipelines.cli import main
 from pipelines.data import DATASETS
-from pipelines.leaderboard import quoted_rows, read_csv, to_csv_text
-from pipelines.leaderboard_ops import add_rows, validate_row
-from pipelines.measured import TEST_SPLITS, VARIANTS
 from pipelines.metrics import evaluate
 from pipelines.metrics.image_input import VALUE_RANGES, InputOptions, load_for_scoring
+from pipelines.report.leaderboard import quoted_rows, read_csv, to_csv_text
+from pipelines.report.leaderboard_commands import add_rows, validate_row
+from pipelines.report.measurements import TEST_SPLITS, VARIANTS
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"

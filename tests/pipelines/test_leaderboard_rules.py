@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.leaderboard import measured_rows, quoted_rows, to_csv_text
-from pipelines.leaderboard_ops import validate_row
-from pipelines.leaderboard_rules import check_combination
-from pipelines.measured import TEST_SPLITS, VARIANTS, DataInfo, Measurement, reference_split
+from pipelines.report.leaderboard import measured_rows, quoted_rows, to_csv_text
+from pipelines.report.leaderboard_commands import validate_row
+from pipelines.report.leaderboard_rules import check_combination
+from pipelines.report.measurements import (
+    TEST_SPLITS,
+    VARIANTS,
+    DataInfo,
+    Measurement,
+    reference_split,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"

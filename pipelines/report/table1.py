@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.diversity import diversity_path, load_diversity
-from pipelines.leaderboard import key_differences, measured_rows, quoted_rows
-from pipelines.measured import (
+from pipelines.metrics.diversity import diversity_path, load_diversity
+from pipelines.report.leaderboard import key_differences, measured_rows, quoted_rows
+from pipelines.report.measurements import (
     DATASET_LABELS,
     LOWER_IS_BETTER,
     PAPER_PROTOCOL,
@@ -183,7 +183,7 @@ def _mark_incomparable(rows: list[Table1Row], records_dir: str | Path) -> None:
     """Mark values whose comparability key differs from the first value of their column.
 
     A column is one dataset's values of one metric variant (``afd_own`` of every model,
-    ...). The rule is the leaderboard's (:func:`pipelines.leaderboard.key_differences`),
+    ...). The rule is the leaderboard's (:func:`pipelines.report.leaderboard.key_differences`),
     applied to the rows the leaderboard writes for these measurements.
     """
     first: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}

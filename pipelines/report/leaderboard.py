@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from pipelines.leaderboard_rules import feature_network
-from pipelines.measured import (
+from pipelines.report.leaderboard_rules import feature_network
+from pipelines.report.measurements import (
     DATASET_LABELS,
     PAPER_PROTOCOL,
     TEST_SPLITS,
@@ -215,7 +215,7 @@ def measured_rows(
     """Turn our measurements into leaderboard rows (unavailable ones are left out).
 
     Args:
-        ms: Measurements (see :func:`pipelines.measured.load_measurements`).
+        ms: Measurements (see :func:`pipelines.report.measurements.load_measurements`).
         records_dir: The data's provenance records (``results/data``; they name the data used).
         profile: Profile the models were trained under (params.yaml ``profile``).
         source: Overrides the source column (default: the metrics files read).

@@ -1,6 +1,6 @@
 """Which combinations of metric, variant, protocol, feature network and reference split exist.
 
-The table is :data:`pipelines.measured.VARIANTS` (with ``TEST_SPLITS``): the same table
+The table is :data:`pipelines.report.measurements.VARIANTS` (with ``TEST_SPLITS``): the same table
 the pipeline writes its leaderboard rows from (``measured_rows``, ``quoted_rows``), so a
 row ``leaderboard add`` accepts can never say what a pipeline row could not. Rows under a
 protocol the table does not know (other papers' free-text protocols) are only checked for
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pipelines.measured import TEST_SPLITS, VARIANTS, Variant
+from pipelines.report.measurements import TEST_SPLITS, VARIANTS, Variant
 
 KNOWN_PROTOCOLS = tuple(dict.fromkeys(v.protocol for v in VARIANTS))
 # Our own autoencoders are told apart by the first hex digits of their weights' sha256.
