@@ -61,7 +61,6 @@ HELP = "score an image set (.npz or folder) under the leaderboard's protocol (JS
 # cores (README, quick profile); the estimate only decides whether to warn.
 INCEPTION_IMAGES_PER_S_PER_THREAD = 5.0
 WARN_AFTER_S = 60.0
-INCEPTION_METRICS = ("fid", "fid_paper", "is", "is_paper")
 
 
 def _value_range(text: str) -> str:
@@ -92,8 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--value-range", type=_value_range, help="range of float images: [0,1], [-1,1], [0,255]"
     )
-    add_settings_options(parser, num_samples_default=None)
-    parser.set_defaults(metrics="fid,fid_paper,is,is_paper,afd_paper,afd_own")
+    add_settings_options(parser, num_samples_default=None, needs=("samples",))
 
 
 def protocol_settings(name: str | None) -> tuple[str, dict[str, Any]]:
@@ -127,7 +125,9 @@ def estimate_seconds(settings: Any, dataset: str, prepared: str, threads: int) -
 
     if str(settings.device).startswith("cuda"):
         return 0.0, ""
-    metrics = [m for m in settings.metrics if m in INCEPTION_METRICS]
+    from pipelines.metrics.registry import metric_spec
+
+    metrics = [m for m in settings.metrics if metric_spec(m).uses_inception]
     images = len(metrics) * settings.num_samples
     parts = [f"{len(metrics)} Inception metric(s) x {settings.num_samples} images"]
     if "fid" in metrics:

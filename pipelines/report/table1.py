@@ -22,10 +22,10 @@ from pipelines.report.measurements import (
     PAPER_PROTOCOL,
     TABLE1_METRICS,
     TABLE1_MODELS,
-    VARIANTS,
     Measurement,
     data_info,
     paper_variant,
+    variants,
 )
 
 CSV_COLUMNS = (
@@ -156,6 +156,7 @@ def table1_rows(
         if r["protocol"] == PAPER_PROTOCOL and r["model"] in TABLE1_MODELS.values()
     }
     by_key = {(m.dataset, m.model, m.variant.key): m for m in ms}
+    reported = variants()
     rows = []
     for ds in _ordered(datasets, {m.dataset for m in ms}):
         ds_models = _ordered(models, {m.model for m in ms if m.dataset == ds})
@@ -168,7 +169,7 @@ def table1_rows(
             steps.discard("None")
             for metric in TABLE1_METRICS:
                 pv = paper_variant(metric)
-                others = [v for v in VARIANTS if v.metric == metric and v is not pv]
+                others = [v for v in reported if v.metric == metric and v is not pv]
                 found = (by_key.get((ds, model, v.key)) for v in others)
                 other = next((m for m in found if m is not None), None)
                 quoted_row = paper.get((TABLE1_MODELS.get(model, ""), DATASET_LABELS[ds], metric))
