@@ -19,6 +19,7 @@ from pathlib import Path
 from pipelines.report.leaderboard_rules import feature_network
 from pipelines.report.measurements import (
     DATASET_LABELS,
+    LOWER_IS_BETTER,
     PAPER_PROTOCOL,
     TEST_SPLITS,
     Measurement,
@@ -151,8 +152,8 @@ def noted_differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Return whether smaller values rank first for a metric (all but IS)."""
-    return metric != "IS"
+    """Return whether smaller values rank first for a metric (a column's rule; else lower)."""
+    return LOWER_IS_BETTER.get(metric, True)
 
 
 def _resolution_of(dataset_label: str) -> str:
