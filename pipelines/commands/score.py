@@ -165,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
     prepared = args.prepared
     args.cache_dir = args.cache_dir or str(Path("cache") / args.dataset)
     settings = settings_from_args(args, fid_weights_dir=str(Path("cache") / "weights"))
+    on_model = settings.wanted("model")
+    if on_model and args.metrics.strip() != "all":
+        raise ValueError(f"--metrics {','.join(on_model)}: need the model (evaluate), not images")
     seconds, what = estimate_seconds(settings, args.dataset, prepared, torch.get_num_threads())
     if seconds > WARN_AFTER_S:
         print(

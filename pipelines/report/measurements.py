@@ -190,8 +190,8 @@ def measurements(records: list[tuple[Path, dict[str, Any]]]) -> list[Measurement
                 if reason not in m.unavailable:
                     m.unavailable.append(reason)
                 continue
-            count = metrics.get(f"{v.key}_num_gen", metrics.get(f"{v.key}_num_images"))
-            if m.fields and count != m.fields.get("num_gen", m.fields.get("num_images")):
+            count = metrics.get(f"{v.key}_{v.count_field}")
+            if m.fields and count != m.fields.get(v.count_field):
                 # A mean over seeds is only meaningful under one protocol.
                 raise ValueError(f"{path}: {v.key} used {count} images, other seeds did not")
             m.values.append(float(value))

@@ -7,6 +7,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 
 from pipelines.cli import main
@@ -75,3 +76,21 @@ def test_an_extra_metric_may_not_reuse_a_name(monkeypatch):
     )
     with pytest.raises(ValueError, match="declared twice"):
         metric_names()
+
+
+def test_all_means_every_registered_metric(monkeypatch):
+    from pipelines.metrics.evaluate import EvalSettings
+
+    assert EvalSettings().metrics == list(metric_names())
+    monkeypatch.setenv(EXTRA_METRICS_ENV, "examples.mean_brightness:SPEC")
+    assert EvalSettings(metrics="all").metrics[-1] == "mean_brightness"
+    assert EvalSettings(metrics="all").wanted("model") == ["recon_mse", "cost"]
+
+
+def test_score_refuses_a_metric_that_needs_the_model(tmp_path, capsys):
+    images = tmp_path / "images.npz"
+    np.savez(images, images=np.zeros((4, 32, 32, 1), np.uint8))
+    out = tmp_path / "score.json"
+    argv = ["score", str(images), "--dataset", "mnist", "--metrics", "recon_mse,afd_paper"]
+    assert main([*argv, "--out", str(out), "--device", "cpu"]) == 2
+    assert "recon_mse: need the model" in capsys.readouterr().err and not out.exists()
