@@ -20,10 +20,10 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.cost_report import measure_checkpoint
-from pipelines.cost_table import cost_rows, load_quoted, load_records, write_cost_tables
 from pipelines.data.atomic import atomic_target
+from pipelines.metrics.cost_measure import measure_checkpoint
 from pipelines.params import load_params
+from pipelines.report.cost_table import cost_rows, load_quoted, load_records, write_cost_tables
 
 HELP = "count operations (reference, corrected, NeuroBench) and write the cost table"
 

@@ -1,12 +1,9 @@
 """Compute every metric of a trained checkpoint and write one JSON file.
 
-Metrics (``--metrics``, comma-separated; default all): ``recon_mse``, ``cost`` (firing
-rates, synaptic operations, energy estimate), ``fid`` (pytorch-fid protocol), ``fid_paper``
-(clean-fid as the paper ran it; needs the authors' statistics), ``is`` / ``is_paper``
-(need torchvision's ImageNet Inception weights), ``afd_paper`` / ``afd_own``
-(autoencoder Fréchet distance). A metric that cannot run here is written as
-``{"<name>": null, "<name>_unavailable": "<reason>"}`` and the others go on.
-See docs/metrics.md for the protocol of each.
+Metrics (``--metrics``, comma-separated, or ``all``): every metric of the registry
+(:mod:`pipelines.metrics.registry`; ``--help`` lists them with what each needs). A metric
+that cannot run here is written as ``{"<name>": null, "<name>_unavailable": "<reason>"}``
+and the others go on. See docs/metrics.md for the protocol of each.
 
 Example: ``fsvae-bench evaluate --checkpoint runs/mnist/fsvae/last.pt --num-samples 500``
 """
@@ -17,31 +14,49 @@ import argparse
 import json
 from pathlib import Path
 
-from pipelines.metrics.evaluate import ALL_METRICS, EvalSettings, evaluate_checkpoint
+from pipelines.metrics.evaluate import EvalSettings, evaluate_checkpoint
+from pipelines.metrics.registry import metric_specs, resolve_metrics
 from pipelines.options import add_dataset_argument, add_runtime_arguments, runtime_settings
 from pipelines.process.device import prepare
 
 HELP = "compute all metrics of a checkpoint (JSON with values and protocol)"
 
 
-def add_settings_options(parser: argparse.ArgumentParser, num_samples_default: int | None) -> None:
-    """Add the options shared by ``evaluate`` and ``score``."""
+def _default(name: str) -> object:
+    """The default of an :class:`EvalSettings` field: the one table of evaluation defaults."""
+    return EvalSettings.__dataclass_fields__[name].default
+
+
+def metrics_help(needs: tuple[str, ...] = ("model", "samples")) -> str:
+    """The ``--metrics`` help: every registered metric that needs one of ``needs``."""
+    listed = "; ".join(f"{s.name}: {s.help}" for s in metric_specs() if s.needs in needs)
+    return f"comma-separated subset, or all (default): {listed}"
+
+
+def add_settings_options(
+    parser: argparse.ArgumentParser,
+    num_samples_default: int | None,
+    needs: tuple[str, ...] = ("model", "samples"),
+) -> None:
+    """Add the options shared by ``evaluate`` and ``score`` (defaults from EvalSettings)."""
     parser.add_argument("--prepared", default="prepared", help="prepared data folder")
-    parser.add_argument(
-        "--metrics", default=",".join(ALL_METRICS), help="comma-separated subset (default: all)"
-    )
+    parser.add_argument("--metrics", default="all", help=metrics_help(needs))
     parser.add_argument(
         "--num-samples", type=int, default=num_samples_default, help="images per sample metric"
     )
     parser.add_argument("--num-afd-samples", type=int, help="images for the AFD (paper: 5120)")
     parser.add_argument("--num-ref", type=int, help="real test images for FID statistics (all)")
-    parser.add_argument("--seed", type=int, default=0, help="sampling / reconstruction seed")
-    parser.add_argument("--batch-size", type=int, default=50, help="feature-network batch")
+    parser.add_argument(
+        "--seed", type=int, default=_default("seed"), help="sampling / reconstruction seed"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=_default("batch_size"), help="feature-network batch"
+    )
     parser.add_argument("--fid-weights", help="pytorch-fid FID Inception weights file")
     parser.add_argument("--fid-download", action="store_true", help="allow downloading them")
     parser.add_argument("--is-weights", help="torchvision ImageNet inception_v3 weights file")
     parser.add_argument("--paper-fid-stats", help="authors' *_clean_custom_na.npz (file/folder)")
-    parser.add_argument("--asset-dir", default="cache/assets", help="asset cache (assets cmd)")
+    parser.add_argument("--asset-dir", default=_default("asset_dir"), help="asset cache")
     parser.add_argument("--offline", action="store_true", help="never download a missing asset")
     parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
     parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
@@ -67,7 +82,7 @@ def settings_from_args(args: argparse.Namespace, **extra: object) -> EvalSetting
         num_ref=args.num_ref,
         batch_size=args.batch_size,
         seed=args.seed,
-        metrics=[m.strip() for m in args.metrics.split(",") if m.strip()],
+        metrics=resolve_metrics(args.metrics),
         fid_weights=args.fid_weights,
         fid_download=args.fid_download,
         is_weights=args.is_weights,
@@ -89,8 +104,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_dataset_argument(parser, required=False, what="check the checkpoint was trained on")
     parser.add_argument("--out", help="JSON output (results/metrics/<dataset>_<model>.json)")
     parser.add_argument("--num-recon", type=int, help="test images for the MSE (default all)")
-    parser.add_argument("--num-cost-samples", type=int, default=16, help="images for cost")
-    add_settings_options(parser, num_samples_default=5000)
+    parser.add_argument(
+        "--num-cost-samples", type=int, default=_default("num_cost_samples"), help="for cost"
+    )
+    add_settings_options(parser, num_samples_default=_default("num_samples"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.leaderboard_ops import build
-from pipelines.measured import DATA_RECORDS, load_measurements
 from pipelines.params import load_params
+from pipelines.report.leaderboard_commands import build
+from pipelines.report.measurements import DATA_RECORDS, load_measurements
 
 HELP = "draw the metric figures and the training-loss figures"
 
@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Draw and write every figure."""
-    from pipelines.figures import write_figures  # matplotlib only when drawing
+    from pipelines.report.figures import write_figures  # matplotlib only when drawing
 
     params = load_params(args.params)
     profile = str(params.get("profile", "unknown"))

@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipelines.leaderboard import read_csv, to_csv_text, write_atomic
-from pipelines.leaderboard_format import FORMATS, format_comparisons, format_tables
-from pipelines.leaderboard_ops import add_rows, add_score, build, compare_file
-from pipelines.measured import DATA_RECORDS
 from pipelines.params import load_params
+from pipelines.report.leaderboard import read_csv, to_csv_text, write_atomic
+from pipelines.report.leaderboard_commands import add_rows, add_score, build, compare_file
+from pipelines.report.leaderboard_format import FORMATS, format_comparisons, format_tables
+from pipelines.report.measurements import DATA_RECORDS
 
 HELP = "build the leaderboard CSV, compare a model with it, or add a row"
 DEFAULT_OUT = "results/leaderboard.csv"

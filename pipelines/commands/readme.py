@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pipelines.params import load_params
-from pipelines.readme_results import current_block, render_results, replace_block
+from pipelines.report.readme_results import current_block, render_results, replace_block
 
 HELP = "refresh the README's results section from results/ (--check: only compare)"
 

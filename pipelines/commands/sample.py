@@ -4,7 +4,7 @@ Writes OUT_DIR/<dataset>_<model>.npz (uint8 images (N, H, W, C), the seed and th
 checkpoint's step), OUT_DIR/<dataset>_<model>_samples.png (a grid of the first 64) and
 OUT_DIR/<dataset>_<model>_recon.png (test images, each row followed by its
 reconstruction) and OUT_DIR/<dataset>_<model>_diversity.json (how diverse the samples are
-beside real test images, and whether the model collapsed; see pipelines/diversity.py).
+beside real test images, and whether the model collapsed; see pipelines/metrics/diversity.py).
 The npz can be scored with ``fsvae-bench score``.
 """
 
@@ -18,7 +18,7 @@ import torch
 
 from pipelines.checkpoint import load_model, model_label
 from pipelines.data import ImageArrayDataset, load_split
-from pipelines.diversity import diversity_path, measure, write_diversity
+from pipelines.metrics.diversity import diversity_path, measure, write_diversity
 from pipelines.options import add_runtime_arguments, runtime_settings
 from pipelines.process.device import prepare
 from pipelines.sampling import (

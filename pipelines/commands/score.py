@@ -61,7 +61,6 @@ HELP = "score an image set (.npz or folder) under the leaderboard's protocol (JS
 # cores (README, quick profile); the estimate only decides whether to warn.
 INCEPTION_IMAGES_PER_S_PER_THREAD = 5.0
 WARN_AFTER_S = 60.0
-INCEPTION_METRICS = ("fid", "fid_paper", "is", "is_paper")
 
 
 def _value_range(text: str) -> str:
@@ -84,7 +83,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol", help="profile whose sample counts to use: tiny, quick, paper (see above)"
     )
-    parser.add_argument("--params", default="params.yaml", help="params file (runtime.cpu_threads)")
     parser.add_argument("--out", help="also write the JSON record here")
     parser.add_argument("--resize", action="store_true", help="paper preprocessing (see above)")
     parser.add_argument(
@@ -93,8 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--value-range", type=_value_range, help="range of float images: [0,1], [-1,1], [0,255]"
     )
-    add_settings_options(parser, num_samples_default=None)
-    parser.set_defaults(metrics="fid,fid_paper,is,is_paper,afd_paper,afd_own")
+    add_settings_options(parser, num_samples_default=None, needs=("samples",))
 
 
 def protocol_settings(name: str | None) -> tuple[str, dict[str, Any]]:
@@ -128,7 +125,9 @@ def estimate_seconds(settings: Any, dataset: str, prepared: str, threads: int) -
 
     if str(settings.device).startswith("cuda"):
         return 0.0, ""
-    metrics = [m for m in settings.metrics if m in INCEPTION_METRICS]
+    from pipelines.metrics.registry import metric_spec
+
+    metrics = [m for m in settings.metrics if metric_spec(m).uses_inception]
     images = len(metrics) * settings.num_samples
     parts = [f"{len(metrics)} Inception metric(s) x {settings.num_samples} images"]
     if "fid" in metrics:
@@ -166,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
     prepared = args.prepared
     args.cache_dir = args.cache_dir or str(Path("cache") / args.dataset)
     settings = settings_from_args(args, fid_weights_dir=str(Path("cache") / "weights"))
+    on_model = settings.wanted("model")
+    if on_model and args.metrics.strip() != "all":
+        raise ValueError(f"--metrics {','.join(on_model)}: need the model (evaluate), not images")
     seconds, what = estimate_seconds(settings, args.dataset, prepared, torch.get_num_threads())
     if seconds > WARN_AFTER_S:
         print(

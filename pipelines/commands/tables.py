@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.measured import DATA_RECORDS, load_measurements
 from pipelines.params import load_params
-from pipelines.table_writers import write_tables
-from pipelines.tables import table1_rows
+from pipelines.report.measurements import DATA_RECORDS, load_measurements
+from pipelines.report.table1 import table1_rows
+from pipelines.report.table1_writers import write_tables
 
 HELP = "write Table 1 (ours beside the paper's) as CSV, Markdown and LaTeX"
 

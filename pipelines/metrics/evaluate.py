@@ -24,25 +24,17 @@ import torch
 
 from fsvae.contract import GenerativeModel
 from pipelines.data import load_split, to_model_range
-from pipelines.metrics.afd import AutoencoderFD
-from pipelines.metrics.clean_fid import CleanFIDPaper
 from pipelines.metrics.fetch import AssetStore
-from pipelines.metrics.fid import FID, InceptionFeatures, ReferenceStats
 from pipelines.metrics.image_input import (
     check_model_images,
     check_sample_counts,
     preprocessing_fields,
 )
-from pipelines.metrics.inception import WeightsFile, resolve_fid_weights, resolve_is_weights
-from pipelines.metrics.inception_score import InceptionScore
+from pipelines.metrics.inception import WeightsFile, resolve_fid_weights
 from pipelines.metrics.protocol import MetricUnavailable, unavailable, version_of
-from pipelines.metrics.recon import ReconstructionMSE
+from pipelines.metrics.registry import MetricContext, metric_names, metric_spec, resolve_metrics
 from pipelines.metrics.spikes import SpikingCost
 from pipelines.process.device import describe
-
-SAMPLE_METRICS = ("fid", "fid_paper", "is", "is_paper", "afd_paper", "afd_own")
-MODEL_METRICS = ("recon_mse", "cost")
-ALL_METRICS = MODEL_METRICS + SAMPLE_METRICS
 
 
 @dataclass
@@ -58,7 +50,8 @@ class EvalSettings:
         batch_size: Images per feature-network pass.
         gen_batch_size: Images per ``model.sample`` / ``reconstruct`` call.
         seed: Seed of the ``torch.Generator`` for sampling and reconstruction.
-        metrics: Metric names to compute (see ``ALL_METRICS``).
+        metrics: Metric names to compute (:func:`pipelines.metrics.registry.metric_names`),
+            or ``"all"``.
         fid_weights: Local FID Inception weights (else ``$FSVAE_FID_WEIGHTS``, cache, conversion).
         fid_weights_dir: Where a converted file is written (None: torch hub checkpoints).
         fid_download: Allow pytorch-fid's download when nothing local exists.
@@ -84,7 +77,7 @@ class EvalSettings:
     batch_size: int = 50
     gen_batch_size: int = 250
     seed: int = 0
-    metrics: Sequence[str] = ALL_METRICS
+    metrics: Sequence[str] = ("all",)
     fid_weights: str | None = None
     fid_weights_dir: str | None = None
     fid_download: bool = False
@@ -101,9 +94,11 @@ class EvalSettings:
     _fid_weights: list[WeightsFile] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.metrics) - set(ALL_METRICS))
-        if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; choose from {list(ALL_METRICS)}")
+        self.metrics = resolve_metrics(self.metrics)
+
+    def wanted(self, needs: str) -> list[str]:
+        """The chosen metrics that need ``"samples"`` or ``"model"``, in the order chosen."""
+        return [m for m in self.metrics if metric_spec(m).needs == needs]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON values (private caches left out)."""
@@ -129,10 +124,10 @@ class EvalSettings:
 def build_sample_metric(
     name: str, dataset: str, prepared_root: str | Path, s: EvalSettings
 ) -> Callable[[torch.Tensor], dict[str, Any]]:
-    """Construct one sample metric (raises MetricUnavailable when it cannot run here).
+    """Construct one sample metric from its declaration (MetricUnavailable when it cannot run).
 
     Args:
-        name: One of ``SAMPLE_METRICS``.
+        name: A registered metric that needs samples.
         dataset: Dataset name.
         prepared_root: Folder of prepared splits.
         s: The settings.
@@ -141,24 +136,10 @@ def build_sample_metric(
         A callable taking images in [-1, 1] (N, C, H, W) and returning a flat dict.
 
     """
-    if name == "fid":
-        features = InceptionFeatures(s.fid_weights_file(), s.batch_size, s.device, s.progress)
-        return FID(features, ReferenceStats(dataset, prepared_root, s.cache_dir, "test", s.num_ref))
-    if name == "fid_paper":
-        weights = s.fid_weights_file()
-        stats = s.paper_fid_stats
-        store = s.asset_store()
-        return CleanFIDPaper(dataset, stats, weights, s.batch_size, s.device, s.progress, store)
-    if name in ("is", "is_paper"):
-        variant = "standard" if name == "is" else "paper"
-        weights = resolve_is_weights(s.is_weights, s.asset_store())
-        return InceptionScore(weights, variant, s.is_splits, s.batch_size, s.device, s.progress)
-    if name == "afd_paper":
-        return AutoencoderFD(dataset, "paper", s.asset_store(), s.paper_ae_weights)
-    if name == "afd_own":
-        own = s.own_ae or Path(s.cache_dir) / "autoencoders" / f"{dataset}.pt"
-        return AutoencoderFD(dataset, "own", own_path=own)
-    raise ValueError(f"unknown sample metric {name!r}")
+    spec = metric_spec(name)
+    if spec.needs != "samples":
+        raise ValueError(f"{name!r} is not a sample metric (it needs the {spec.needs})")
+    return spec.build(MetricContext(dataset, prepared_root, s))
 
 
 def _guarded(name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -190,8 +171,8 @@ def run_sample_metrics(
 
     """
     out: dict[str, Any] = {}
-    for name in [m for m in s.metrics if m in SAMPLE_METRICS]:
-        n = (s.num_afd_samples or s.num_samples) if name.startswith("afd") else s.num_samples
+    for name in s.wanted("samples"):
+        n = metric_spec(name).sample_count(s)
 
         def compute(name: str = name, n: int = n) -> dict[str, Any]:
             metric = build_sample_metric(name, dataset, prepared_root, s)
@@ -248,16 +229,18 @@ def evaluate_checkpoint(
     model, meta = load_model(checkpoint_path, map_location=s.device)
     dataset = meta["dataset"]
     metrics: dict[str, Any] = {}
-    if "recon_mse" in s.metrics or "cost" in s.metrics:
+    # Model metrics in declaration order, whatever order they were chosen in.
+    on_model = [name for name in metric_names() if name in s.wanted("model")]
+    if on_model:
         test = load_split(prepared_root, dataset, "test")
-        if "recon_mse" in s.metrics:
-            subset = test if s.num_recon is None else test[: s.num_recon]
-            recon = ReconstructionMSE("test", s.gen_batch_size, s.seed, s.device, s.progress)
-            metrics.update(_guarded("recon_mse", lambda: recon(model, subset)))
-        if "cost" in s.metrics:
-            metrics.update(_guarded("cost", lambda: _cost(model, test, s)))
-    wanted = [m for m in s.metrics if m in SAMPLE_METRICS]
-    if wanted:
+        context = MetricContext(dataset, prepared_root, s)
+        for name in on_model:
+
+            def compute(name: str = name) -> dict[str, Any]:
+                return metric_spec(name).build(context)(model, test)
+
+            metrics.update(_guarded(name, compute))
+    if s.wanted("samples"):
         n_max = max(s.num_samples, s.num_afd_samples or 0)
         samples = generate(model, n_max, s)
         metrics["samples_num"] = n_max
@@ -281,7 +264,8 @@ def evaluate_checkpoint(
     return record
 
 
-def _cost(model: GenerativeModel, test: np.ndarray, s: EvalSettings) -> dict[str, Any]:
+def measure_cost(model: GenerativeModel, test: np.ndarray, s: EvalSettings) -> dict[str, Any]:
+    """The ``cost`` metric: spiking cost of reconstructing and sampling the first test images."""
     n = min(s.num_cost_samples, len(test))
     x = to_model_range(torch.from_numpy(test[:n])).permute(0, 3, 1, 2).contiguous().to(s.device)
     model.eval()
@@ -316,7 +300,7 @@ def score_images(
         ImageInputError: On images off the model resolution, or fewer than a metric's count.
 
     """
-    s = dataclasses.replace(settings, metrics=[m for m in settings.metrics if m in SAMPLE_METRICS])
+    s = dataclasses.replace(settings, metrics=settings.wanted("samples"))
     # Checked before any network is built: a wrong input must never produce a number.
     check_model_images(images_uint8, dataset)
     check_sample_counts(len(images_uint8), s.metrics, s.num_samples, s.num_afd_samples)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from pipelines.data import DataFormatError, DataNotFoundError, load_image_set, r
 from pipelines.data.arrays import to_uint8
 from pipelines.data.prepare import preprocess_split
 from pipelines.data.raw import RawSplit
+from pipelines.metrics.registry import metric_spec
 
 VALUE_RANGES = MappingProxyType(
     {"[0,1]": (0.0, 1.0), "[-1,1]": (-1.0, 1.0), "[0,255]": (0.0, 255.0)}
@@ -284,14 +285,15 @@ def check_sample_counts(
         ImageInputError: Naming the metric, its count and the number of images.
 
     """
+    counts = SimpleNamespace(num_samples=num_samples, num_afd_samples=num_afd_samples)
     for name in metrics:
-        need = (num_afd_samples or num_samples) if name.startswith("afd") else num_samples
-        option = "--num-afd-samples" if name.startswith("afd") and num_afd_samples else ""
+        spec = metric_spec(name)
+        need, option = spec.sample_count(counts), spec.count_option(counts)
         if need < 1:
             raise ImageInputError(f"{name}: sample count must be >= 1, got {need}")
         if need > num_images:
             raise ImageInputError(
-                f"{name} is set to use {need} images ({option or '--num-samples'}) but only "
+                f"{name} is set to use {need} images ({option}) but only "
                 f"{num_images} were given: give more images or lower the count"
             )
 

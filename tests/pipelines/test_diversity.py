@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.data import load_split
-from pipelines.diversity import (
+from pipelines.metrics.diversity import (
     Diversity,
     diversity_path,
     load_diversity,

@@ -7,10 +7,15 @@ import torch
 
 from fsvae.esvae import ESVAE
 from pipelines.checkpoint import load_checkpoint
-from pipelines.leaderboard import quoted_rows
-from pipelines.measured import DATASET_LABELS, PAPER_PROTOCOL, TABLE1_METRICS, TABLE1_MODELS
 from pipelines.optim import param_groups
 from pipelines.params import train_config
+from pipelines.report.leaderboard import quoted_rows
+from pipelines.report.measurements import (
+    DATASET_LABELS,
+    PAPER_PROTOCOL,
+    TABLE1_METRICS,
+    TABLE1_MODELS,
+)
 from tests.pipelines.test_train import Crash, _assert_same_weights, _train
 
 ESVAE_RUN = dict(

@@ -22,11 +22,12 @@ from PIL import Image
 from fsvae.contract import dataset_shape
 from pipelines.cli import main
 from pipelines.data import DATASETS
-from pipelines.leaderboard import quoted_rows, read_csv, to_csv_text
-from pipelines.leaderboard_ops import add_rows, validate_row
-from pipelines.measured import TEST_SPLITS, VARIANTS
 from pipelines.metrics import evaluate
 from pipelines.metrics.image_input import VALUE_RANGES, InputOptions, load_for_scoring
+from pipelines.metrics.registry import variants
+from pipelines.report.leaderboard import quoted_rows, read_csv, to_csv_text
+from pipelines.report.leaderboard_commands import add_rows, validate_row
+from pipelines.report.measurements import TEST_SPLITS
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"
@@ -159,7 +160,7 @@ def good_row() -> dict[str, Any]:
         "value": 150.5,
         "metric_variant": "fid_paper",
         "protocol": "fsvae-paper",
-        "feature_network": VARIANTS[3].network,
+        "feature_network": variants()[3].network,
         "reference_split": "authors' statistics",
         "source": "mine",
     }
@@ -185,9 +186,9 @@ def random_cell(rng: np.random.Generator) -> Any:
         "x" * 5000,
         "all",
         "0,1",
-        *(v.key for v in VARIANTS),
-        *(v.protocol for v in VARIANTS),
-        *(v.network for v in VARIANTS),
+        *(v.key for v in variants()),
+        *(v.protocol for v in variants()),
+        *(v.network for v in variants()),
         *TEST_SPLITS,
         "authors' statistics",
         "IS",

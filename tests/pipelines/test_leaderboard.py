@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.leaderboard import comparability_key, quoted_rows, read_csv
-from pipelines.leaderboard_ops import add_rows, compare, validate_row
+from pipelines.report.leaderboard import comparability_key, quoted_rows, read_csv
+from pipelines.report.leaderboard_commands import add_rows, compare, validate_row
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"

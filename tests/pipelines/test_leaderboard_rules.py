@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.leaderboard import measured_rows, quoted_rows, to_csv_text
-from pipelines.leaderboard_ops import validate_row
-from pipelines.leaderboard_rules import check_combination
-from pipelines.measured import TEST_SPLITS, VARIANTS, DataInfo, Measurement, reference_split
+from pipelines.metrics.registry import variants
+from pipelines.report.leaderboard import measured_rows, quoted_rows, to_csv_text
+from pipelines.report.leaderboard_commands import validate_row
+from pipelines.report.leaderboard_rules import check_combination
+from pipelines.report.measurements import (
+    TEST_SPLITS,
+    DataInfo,
+    Measurement,
+    reference_split,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"
@@ -131,13 +137,13 @@ def test_every_row_the_pipeline_writes_passes_the_same_table(tmp_path: Path) -> 
     for r in quoted_rows(QUOTED):
         validate_row(r)
     fields = {"num_gen": 10, "num_images": 10, "num_ref": 500, "weights_sha256": "ab" * 32}
-    ms = [Measurement("mnist", "m", v, [1.0], [0], [], dict(fields), ["f.json"]) for v in VARIANTS]
+    ms = [Measurement("mnist", "m", v, [1.0], [0], [], dict(fields), ["f"]) for v in variants()]
     written = measured_rows(ms, tmp_path, "quick")
-    assert {r["metric_variant"] for r in written} == {v.key for v in VARIANTS}
+    assert {r["metric_variant"] for r in written} == {v.key for v in variants()}
     for r in written:
         validate_row(r)
         # Another variant's network is a contradiction: the table decides, per variant.
-        for other in {v.network for v in VARIANTS} - {r["feature_network"].split(" sha256:")[0]}:
+        for other in {v.network for v in variants()} - {r["feature_network"].split(" sha256:")[0]}:
             with pytest.raises(ValueError, match="feature_network"):
                 check_combination({**r, "feature_network": other})
     for info in (DataInfo(True, 10, ""), DataInfo(False, 10, ""), DataInfo(None, None, "")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.cli import main
-from pipelines.readme_results import END, START, current_block, render_results, replace_block
+from pipelines.report.readme_results import END, START, current_block, render_results, replace_block
 
 ROOT = Path(__file__).resolve().parents[2]
 

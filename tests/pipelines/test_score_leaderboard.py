@@ -11,7 +11,7 @@ import torch
 
 from pipelines.cli import main
 from pipelines.data import load_split
-from pipelines.leaderboard import read_csv
+from pipelines.report.leaderboard import read_csv
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"

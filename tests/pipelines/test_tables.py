@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.diversity import Diversity, diversity_path, write_diversity
-from pipelines.measured import load_measurements
+from pipelines.metrics.diversity import Diversity, diversity_path, write_diversity
+from pipelines.report.measurements import load_measurements
 
 REPO = Path(__file__).resolve().parents[2]
 QUOTED = REPO / "quoted" / "published-results.csv"

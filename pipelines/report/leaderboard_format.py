@@ -2,16 +2,16 @@
 
 Values are rounded to four significant digits (the CSV keeps full precision) and shown
 with their sample count and protocol; differences that do not exclude a row (``T``, an
-external model's training regime; :func:`pipelines.leaderboard.noted_differences`) are
+external model's training regime; :func:`pipelines.report.leaderboard.noted_differences`) are
 written beside it.
 """
 
 from __future__ import annotations
 
-from pipelines.leaderboard import Row, lower_is_better, noted_differences
-from pipelines.leaderboard_ops import Comparison
-from pipelines.measured import fmt
-from pipelines.table_writers import tex_escape
+from pipelines.report.leaderboard import Row, lower_is_better, noted_differences
+from pipelines.report.leaderboard_commands import Comparison
+from pipelines.report.measurements import fmt
+from pipelines.report.table1_writers import tex_escape
 
 FORMATS = ("text", "markdown", "latex")
 TABLE_HEADER = ("rank", "model", "value", "n", "T", "profile", "source")
@@ -75,7 +75,7 @@ def format_tables(comparisons: list[Comparison], style: str) -> str:
     """Render each comparison's ranking (comparable rows only) as Markdown or LaTeX.
 
     Args:
-        comparisons: From :func:`pipelines.leaderboard_ops.compare`.
+        comparisons: From :func:`pipelines.report.leaderboard_commands.compare`.
         style: ``markdown`` or ``latex``.
 
     Returns:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.leaderboard import (
+from pipelines.report.leaderboard import (
     COLUMNS,
     EXTERNAL_PROFILE,
     KINDS,
@@ -25,9 +25,14 @@ from pipelines.leaderboard import (
     to_csv_text,
     write_atomic,
 )
-from pipelines.leaderboard_rules import check_combination
-from pipelines.measured import DATASET_LABELS, TABLE1_METRICS, load_measurements, measurements
-from pipelines.measured import load_record as load_metrics_record
+from pipelines.report.leaderboard_rules import check_combination
+from pipelines.report.measurements import (
+    DATASET_LABELS,
+    TABLE1_METRICS,
+    load_measurements,
+    measurements,
+)
+from pipelines.report.measurements import load_record as load_metrics_record
 
 # A cell is one line of text: no NUL, line break or other control character.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

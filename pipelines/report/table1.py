@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.diversity import diversity_path, load_diversity
-from pipelines.leaderboard import key_differences, measured_rows, quoted_rows
-from pipelines.measured import (
+from pipelines.metrics.diversity import diversity_path, load_diversity
+from pipelines.report.leaderboard import key_differences, measured_rows, quoted_rows
+from pipelines.report.measurements import (
     DATASET_LABELS,
     LOWER_IS_BETTER,
     PAPER_PROTOCOL,
     TABLE1_METRICS,
     TABLE1_MODELS,
-    VARIANTS,
     Measurement,
     data_info,
     paper_variant,
+    variants,
 )
 
 CSV_COLUMNS = (
@@ -156,6 +156,7 @@ def table1_rows(
         if r["protocol"] == PAPER_PROTOCOL and r["model"] in TABLE1_MODELS.values()
     }
     by_key = {(m.dataset, m.model, m.variant.key): m for m in ms}
+    reported = variants()
     rows = []
     for ds in _ordered(datasets, {m.dataset for m in ms}):
         ds_models = _ordered(models, {m.model for m in ms if m.dataset == ds})
@@ -168,7 +169,7 @@ def table1_rows(
             steps.discard("None")
             for metric in TABLE1_METRICS:
                 pv = paper_variant(metric)
-                others = [v for v in VARIANTS if v.metric == metric and v is not pv]
+                others = [v for v in reported if v.metric == metric and v is not pv]
                 found = (by_key.get((ds, model, v.key)) for v in others)
                 other = next((m for m in found if m is not None), None)
                 quoted_row = paper.get((TABLE1_MODELS.get(model, ""), DATASET_LABELS[ds], metric))
@@ -183,7 +184,7 @@ def _mark_incomparable(rows: list[Table1Row], records_dir: str | Path) -> None:
     """Mark values whose comparability key differs from the first value of their column.
 
     A column is one dataset's values of one metric variant (``afd_own`` of every model,
-    ...). The rule is the leaderboard's (:func:`pipelines.leaderboard.key_differences`),
+    ...). The rule is the leaderboard's (:func:`pipelines.report.leaderboard.key_differences`),
     applied to the rows the leaderboard writes for these measurements.
     """
     first: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}

@@ -17,7 +17,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-PAPER_PROTOCOL = "fsvae-paper"
+from pipelines.metrics.registry import (  # noqa: F401 - PAPER_PROTOCOL, TABLE1_METRICS re-exported
+    PAPER_PROTOCOL,
+    TABLE1_METRICS,
+    Variant,
+    variants,
+)
 
 # Our dataset names -> the spelling used by quoted/published-results.csv.
 DATASET_LABELS = MappingProxyType(
@@ -28,92 +33,10 @@ DATASET_LABELS = MappingProxyType(
 TABLE1_MODELS = MappingProxyType(
     {"ann_vae": "ANN VAE (FSVAE baseline)", "fsvae": "FSVAE", "esvae": "ESVAE"}
 )
-TABLE1_METRICS = ("recon_mse", "IS", "FID", "FAD")
 METRIC_LABELS = MappingProxyType(
     {"recon_mse": "recon MSE", "IS": "Inception Score", "FID": "FID", "FAD": "autoencoder FD"}
 )
 LOWER_IS_BETTER = MappingProxyType({"recon_mse": True, "IS": False, "FID": True, "FAD": True})
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One metric variant we compute and the Table 1 column it belongs to.
-
-    Attributes:
-        key: Key in our metrics JSON (``fid_paper``).
-        metric: Table 1 / quoted metric name (``FID``).
-        protocol: Protocol name in the leaderboard (``fsvae-paper`` = the reference's code).
-        network: Feature network, as written in the leaderboard.
-        label: Short human label used in tables and figures.
-        paper_count: The reference protocol's count (docs/reference.md §5.5), or "all" for the
-            whole test split; only meaningful for paper-protocol variants.
-        reference: What the samples are compared with, when fixed by the variant
-            (``authors' statistics``, ``none``); "" = a test split (``TEST_SPLITS``).
-
-    """
-
-    key: str
-    metric: str
-    protocol: str
-    network: str
-    label: str
-    paper_count: str = ""
-    reference: str = ""
-
-    @property
-    def is_paper_protocol(self) -> bool:
-        """Whether numbers of this variant are comparable in protocol with Table 1."""
-        return self.protocol == PAPER_PROTOCOL
-
-
-# The reference's metric counts (docs/reference.md §5.5): they define the fsvae-paper protocol,
-# they are not results.
-VARIANTS = (
-    Variant("recon_mse", "recon_mse", PAPER_PROTOCOL, "none", "MSE in [-1, 1], test split", "all"),
-    Variant(
-        "is_paper",
-        "IS",
-        PAPER_PROTOCOL,
-        "torchvision inception_v3 (ImageNet), un-normalised [0, 255] input",
-        "IS, paper protocol",
-        "2560",
-        "none",
-    ),
-    Variant(
-        "is",
-        "IS",
-        "standard-IS",
-        "torchvision inception_v3 (ImageNet), normalised",
-        "IS, standard",
-        reference="none",
-    ),
-    Variant(
-        "fid_paper",
-        "FID",
-        PAPER_PROTOCOL,
-        "FID Inception TF 2015-12-05, clean-fid clean mode",
-        "FID, paper protocol (clean-fid, authors' stats)",
-        "5000",
-        "authors' statistics",
-    ),
-    Variant(
-        "fid",
-        "FID",
-        "pytorch-fid",
-        "FID Inception TF 2015-12-05, pytorch-fid",
-        "FID, pytorch-fid (our reference stats)",
-    ),
-    Variant(
-        "afd_paper",
-        "FAD",
-        PAPER_PROTOCOL,
-        "authors' autoencoder (FSVAE repository)",
-        "AFD, authors' autoencoder",
-        "5120",
-        "authors' statistics",
-    ),
-    Variant("afd_own", "FAD", "own-autoencoder", "our autoencoder", "AFD, our autoencoder"),
-)
 
 
 # ``reference_split`` of variants compared with a test split: official, offline subset, unknown
@@ -127,15 +50,16 @@ TEST_SPLITS = (
 
 def variant(key: str) -> Variant:
     """Return the variant with this JSON key (ValueError if unknown)."""
-    for v in VARIANTS:
+    found = variants()
+    for v in found:
         if v.key == key:
             return v
-    raise ValueError(f"unknown metric variant {key!r}; known: {[v.key for v in VARIANTS]}")
+    raise ValueError(f"unknown metric variant {key!r}; known: {[v.key for v in found]}")
 
 
 def paper_variant(metric: str) -> Variant:
     """Return the paper-protocol variant of a Table 1 metric (``FID`` -> ``fid_paper``)."""
-    return next(v for v in VARIANTS if v.metric == metric and v.is_paper_protocol)
+    return next(v for v in variants() if v.metric == metric and v.is_paper_protocol)
 
 
 @dataclass
@@ -184,8 +108,7 @@ class Measurement:
 
     def num_samples(self) -> str:
         """Images the value was computed from, as recorded ("" when unknown)."""
-        key = "num_images" if self.variant.key == "recon_mse" else "num_gen"
-        value = self.fields.get(key)
+        value = self.fields.get(self.variant.count_field)
         return "" if value is None else str(value)
 
 
@@ -249,10 +172,11 @@ def measurements(records: list[tuple[Path, dict[str, Any]]]) -> list[Measurement
 
     """
     out: dict[tuple[str, str, str], Measurement] = {}
+    reported = variants()
     for path, record in sorted(records, key=lambda pr: str(pr[0])):
         metrics = record["metrics"]
         seed = record_seed(record, path)
-        for v in VARIANTS:
+        for v in reported:
             if v.key not in metrics:
                 continue
             m = out.setdefault(
@@ -266,8 +190,8 @@ def measurements(records: list[tuple[Path, dict[str, Any]]]) -> list[Measurement
                 if reason not in m.unavailable:
                     m.unavailable.append(reason)
                 continue
-            count = metrics.get(f"{v.key}_num_gen", metrics.get(f"{v.key}_num_images"))
-            if m.fields and count != m.fields.get("num_gen", m.fields.get("num_images")):
+            count = metrics.get(f"{v.key}_{v.count_field}")
+            if m.fields and count != m.fields.get(v.count_field):
                 # A mean over seeds is only meaningful under one protocol.
                 raise ValueError(f"{path}: {v.key} used {count} images, other seeds did not")
             m.values.append(float(value))
@@ -343,12 +267,12 @@ def reference_split(m: Measurement, info: DataInfo) -> str:
     if info.official is None:
         split = unknown
     n = m.fields.get("num_ref")
-    return split if m.variant.key == "recon_mse" or n is None else f"{split}, {n} images"
+    return split if m.variant.on_test_split or n is None else f"{split}, {n} images"
 
 
 def sample_count(m: Measurement, info: DataInfo) -> str:
     """Sample count for the leaderboard: "all" for a whole official test split."""
     n = m.num_samples()
-    if m.variant.key == "recon_mse" and info.official and n == str(info.test_available):
+    if m.variant.on_test_split and info.official and n == str(info.test_available):
         return "all"
     return n

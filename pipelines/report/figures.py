@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from pipelines.leaderboard import Row, comparability_key, lower_is_better  # noqa: E402
-from pipelines.measured import (  # noqa: E402
+from pipelines.report.leaderboard import Row, comparability_key, lower_is_better  # noqa: E402
+from pipelines.report.measurements import (  # noqa: E402
     DATASET_LABELS,
     METRIC_LABELS,
     TABLE1_METRICS,

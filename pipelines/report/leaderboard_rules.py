@@ -1,6 +1,7 @@
 """Which combinations of metric, variant, protocol, feature network and reference split exist.
 
-The table is :data:`pipelines.measured.VARIANTS` (with ``TEST_SPLITS``): the same table
+The table is the metric registry's variants (:func:`pipelines.metrics.registry.variants`,
+with ``TEST_SPLITS``): the same table
 the pipeline writes its leaderboard rows from (``measured_rows``, ``quoted_rows``), so a
 row ``leaderboard add`` accepts can never say what a pipeline row could not. Rows under a
 protocol the table does not know (other papers' free-text protocols) are only checked for
@@ -12,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pipelines.measured import TEST_SPLITS, VARIANTS, Variant
+from pipelines.metrics.registry import Variant, variants
+from pipelines.report.measurements import TEST_SPLITS
 
-KNOWN_PROTOCOLS = tuple(dict.fromkeys(v.protocol for v in VARIANTS))
 # Our own autoencoders are told apart by the first hex digits of their weights' sha256.
 _SHA_SUFFIX = re.compile(r" sha256:[0-9a-f]{6,64}")
 # Variants with reference statistics name their size: "<test split>, <n> images".
@@ -23,7 +24,7 @@ _IMAGES = re.compile(r"[1-9][0-9]* images")
 
 def feature_network(v: Variant, weights_sha256: str | None = None) -> str:
     """Return the ``feature_network`` cell of a variant (own autoencoders with their hash)."""
-    if v.key == "afd_own" and weights_sha256:
+    if v.hashed_network and weights_sha256:
         return f"{v.network} sha256:{weights_sha256[:12]}"
     return v.network
 
@@ -31,12 +32,11 @@ def feature_network(v: Variant, weights_sha256: str | None = None) -> str:
 def _implied_variant(row: Mapping[str, str]) -> Variant | None:
     """Return the row's variant: named, or implied by one of our protocols and the metric."""
     key, metric, protocol = row["metric_variant"], row["metric"], row["protocol"]
+    known = variants()
     if key:
-        v = next((v for v in VARIANTS if v.key == key), None)
+        v = next((v for v in known if v.key == key), None)
         if v is None:
-            raise ValueError(
-                f"metric_variant {key!r}: one of {[v.key for v in VARIANTS]} (or empty)"
-            )
+            raise ValueError(f"metric_variant {key!r}: one of {[v.key for v in known]} (or empty)")
         if v.metric != metric:
             raise ValueError(
                 f"metric_variant {key!r} measures {v.metric}, but metric is {metric!r}"
@@ -47,11 +47,11 @@ def _implied_variant(row: Mapping[str, str]) -> Variant | None:
                 f"but protocol is {protocol!r}"
             )
         return v
-    if protocol not in KNOWN_PROTOCOLS:
+    if protocol not in {v.protocol for v in known}:
         return None
-    same = [v for v in VARIANTS if v.protocol == protocol and v.metric == metric]
+    same = [v for v in known if v.protocol == protocol and v.metric == metric]
     if not same:
-        measures = sorted({v.metric for v in VARIANTS if v.protocol == protocol})
+        measures = sorted({v.metric for v in known if v.protocol == protocol})
         raise ValueError(f"protocol {protocol!r} measures {measures}, but metric is {metric!r}")
     return same[0] if len(same) == 1 else None
 
@@ -59,7 +59,7 @@ def _implied_variant(row: Mapping[str, str]) -> Variant | None:
 def _network_ok(v: Variant, network: str) -> bool:
     if network == v.network:
         return True
-    own = v.key == "afd_own" and network.startswith(v.network)
+    own = v.hashed_network and network.startswith(v.network)
     return own and _SHA_SUFFIX.fullmatch(network[len(v.network) :]) is not None
 
 
@@ -70,7 +70,7 @@ def _reference_ok(v: Variant, reference: str) -> bool:
     if not sep:
         return reference in TEST_SPLITS
     # The reconstruction MSE runs on the split itself: no statistics, no image count.
-    return split in TEST_SPLITS and v.key != "recon_mse" and _IMAGES.fullmatch(count) is not None
+    return split in TEST_SPLITS and not v.on_test_split and _IMAGES.fullmatch(count) is not None
 
 
 def check_combination(row: Mapping[str, str]) -> None:

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from pipelines.leaderboard_rules import feature_network
-from pipelines.measured import (
+from pipelines.report.leaderboard_rules import feature_network
+from pipelines.report.measurements import (
     DATASET_LABELS,
+    LOWER_IS_BETTER,
     PAPER_PROTOCOL,
     TEST_SPLITS,
     Measurement,
@@ -151,8 +152,8 @@ def noted_differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
 
 
 def lower_is_better(metric: str) -> bool:
-    """Return whether smaller values rank first for a metric (all but IS)."""
-    return metric != "IS"
+    """Return whether smaller values rank first for a metric (a column's rule; else lower)."""
+    return LOWER_IS_BETTER.get(metric, True)
 
 
 def _resolution_of(dataset_label: str) -> str:
@@ -215,7 +216,7 @@ def measured_rows(
     """Turn our measurements into leaderboard rows (unavailable ones are left out).
 
     Args:
-        ms: Measurements (see :func:`pipelines.measured.load_measurements`).
+        ms: Measurements (see :func:`pipelines.report.measurements.load_measurements`).
         records_dir: The data's provenance records (``results/data``; they name the data used).
         profile: Profile the models were trained under (params.yaml ``profile``).
         source: Overrides the source column (default: the metrics files read).

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipelines.diversity import diversity_path, load_diversity
-from pipelines.table_writers import COLLAPSED
+from pipelines.metrics.diversity import diversity_path, load_diversity
+from pipelines.report.table1_writers import COLLAPSED
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 METRIC_FIGURES = ("recon_mse", "FID", "FAD", "IS")

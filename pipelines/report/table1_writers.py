@@ -1,4 +1,4 @@
-"""Write Table 1 (see :mod:`pipelines.tables`) as CSV, Markdown and LaTeX, atomically."""
+"""Write Table 1 (see :mod:`pipelines.report.table1`) as CSV, Markdown and LaTeX, atomically."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import io
 from itertools import groupby
 from pathlib import Path
 
-from pipelines.leaderboard import write_atomic
-from pipelines.measured import (
+from pipelines.report.leaderboard import write_atomic
+from pipelines.report.measurements import (
     DATASET_LABELS,
     LOWER_IS_BETTER,
     METRIC_LABELS,
     Measurement,
     paper_variant,
 )
-from pipelines.tables import CSV_COLUMNS, Table1Row, csv_records, legend, profile_note
+from pipelines.report.table1 import CSV_COLUMNS, Table1Row, csv_records, legend, profile_note
 
 HEADER = (
     "Table 1 column",
