@@ -84,7 +84,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol", help="profile whose sample counts to use: tiny, quick, paper (see above)"
     )
-    parser.add_argument("--params", default="params.yaml", help="params file (runtime.cpu_threads)")
     parser.add_argument("--out", help="also write the JSON record here")
     parser.add_argument("--resize", action="store_true", help="paper preprocessing (see above)")
     parser.add_argument(
