@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fsvae.contract import GenerativeModel, ModelConfig
+from benchcore.contract import GenerativeModel, ModelConfig
 
 SMALL_HIDDEN_DIMS = (32, 64, 128, 256)
 LARGE_HIDDEN_DIMS = (32, 64, 128, 256, 512)

@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import nn
 
+from benchcore.contract import GenerativeModel, ModelConfig
 from fsvae.config import LARGE_HIDDEN_DIMS, SpikingBackboneConfig
-from fsvae.contract import GenerativeModel, ModelConfig
 from fsvae.layers import NeuronParams, SpikingBlock
 from fsvae.readout import MembraneOutput
 from fsvae.stats import SpikeRecorder

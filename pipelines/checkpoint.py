@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 from pipelines.registry import model_from_config
 
 FORMAT_VERSION = 1

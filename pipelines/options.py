@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.data.arrays import DATASETS
+from benchcore.datasets import DATASETS
 from pipelines.process.settings import RuntimeSettings
 
 

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 
 
 @torch.no_grad()

@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 from pipelines.checkpoint import (
     FORMAT_VERSION,
     load_checkpoint,

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 from pipelines.process.device import seeded_fork
 from pipelines.train_config import TrainConfig
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.data.arrays import DATASETS
+from benchcore.datasets import DATASETS
 from pipelines.metrics.protocol import git_blob_id
 
 HASH_KINDS = ("git-blob", "sha256-prefix", "sha256")

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
+from benchcore.datasets import dataset_shape
 from fsvae.backbone import SpikingVAE
-from fsvae.contract import dataset_shape
 from fsvae.esvae import ESVAE, ESVAELarge
 from fsvae.model import FSVAE
 from fsvae.rate_latent import RateSpikeSampler, rbf_mmd2

@@ -2,8 +2,8 @@ import pytest
 import snntorch
 import torch
 
+from benchcore.datasets import dataset_shape
 from fsvae.config import FSVAEConfig
-from fsvae.contract import dataset_shape
 from fsvae.layers import TdBatchNorm
 from fsvae.model import FSVAE, FSVAELarge
 from pipelines.registry import build_model, model_from_config
