@@ -42,11 +42,11 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from pipelines.data import load_split, prepare_dataset  # noqa: E402
+from pipelines.data.atomic import write_json_atomic  # noqa: E402
 from pipelines.metrics.evaluate import (  # noqa: E402
     EvalSettings,
     build_sample_metric,
     evaluate_checkpoint,
-    write_json_atomic,
 )
 from pipelines.metrics.fid import FID  # noqa: E402
 from pipelines.metrics.protocol import MetricUnavailable  # noqa: E402
@@ -389,7 +389,7 @@ def merge(paths: list[Path], out: Path) -> dict[str, Any]:
     }
     report(summary, first["batch"])
     print(markdown(summary, runs))
-    write_json_atomic(record, out)
+    write_json_atomic(out, record)
     print(f"wrote {_shown(out)}")
     return record
 
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     report(summary, args.batch)
     print(markdown(summary, runs))
-    write_json_atomic(record, args.out)
+    write_json_atomic(args.out, record)
     print(f"wrote {_shown(args.out)}")
     return record
 

@@ -45,9 +45,9 @@ from pipelines.checkpoint import (
     remove_stale_temporaries,
     restore_rng_states,
     rng_states,
-    save_atomic,
 )
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.optim import param_groups
 from pipelines.process.allocator import tune_allocator
 from pipelines.process.device import describe, device_type, prepare
@@ -184,7 +184,7 @@ class Trainer:
     def _save(self, path: Path) -> None:
         ckpt = self._checkpoint()  # a collective under DDP: every rank gathers RNG states
         if self.dist.is_main:
-            save_atomic(ckpt, path)
+            save_torch_atomic(ckpt, path)
             write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
             write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
         self.dist.barrier()

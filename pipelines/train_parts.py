@@ -7,9 +7,8 @@ the loop itself.
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from benchcore.contract import GenerativeModel
+from pipelines.data.atomic import write_text_atomic
 from pipelines.process.device import seeded_fork
 from pipelines.train_config import TrainConfig
 
@@ -57,17 +57,11 @@ def write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
     """Write log rows as CSV through a temporary file and a rename (nothing if no rows)."""
     if not rows:
         return
-    # The same ".<name>.*.tmp" naming as save_atomic: cleaned at start, ignored by DVC.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
 
 
 def to_float(value: torch.Tensor) -> float:

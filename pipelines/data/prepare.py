@@ -29,7 +29,7 @@ from tqdm import tqdm
 # docs/performance.md), which the stages reading prepared arrays (train, sample, ...) never need.
 from benchcore.datasets import DATASETS, dataset_facts, dataset_shape, uses_hflip
 from pipelines.data.arrays import as_nhwc, load_image_set
-from pipelines.data.atomic import atomic_target
+from pipelines.data.atomic import atomic_target, write_json_atomic, write_text_atomic
 from pipelines.data.checksums import file_digests
 from pipelines.data.errors import NotPreparedError
 from pipelines.data.sources import RawDataset, RawSplit, load_source, resolve_mirror
@@ -132,12 +132,6 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
             np.savez(handle, **arrays)
         sha256, _ = file_digests(tmp)
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_target(path) as tmp, open(tmp, "x") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
 
 
 def _is_current(out_dir: Path, request: dict[str, Any]) -> bool:
@@ -252,7 +246,7 @@ def prepare_dataset(
             "pillow": PIL.__version__,
         },
     }
-    _write_json(out_dir / "meta.json", meta)
+    write_json_atomic(out_dir / "meta.json", meta)
     return out_dir
 
 
@@ -276,9 +270,7 @@ def write_provenance(prepared_root: str | Path, dataset: str, record_dir: str | 
     path = Path(record_dir) / f"{dataset}.json"
     text = json.dumps(provenance_record(load_meta(prepared_root, dataset)), indent=2) + "\n"
     if not path.is_file() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_target(path) as tmp, open(tmp, "x") as handle:
-            handle.write(text)
+        write_text_atomic(path, text)
     return path
 
 
