@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import torch
 from torch import nn
@@ -38,8 +38,6 @@ class SpikingVAE(GenerativeModel):
     """
 
     config_class: ClassVar[type[ModelConfig]] = SpikingBackboneConfig
-    #: Set on the five-level variant the reference used for CelebA (``*Large``).
-    is_large: ClassVar[bool] = False
 
     def __init__(self, config: SpikingBackboneConfig) -> None:
         super().__init__(config)
@@ -104,14 +102,19 @@ class SpikingVAE(GenerativeModel):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> GenerativeModel:
-        """Pick the ``*Large`` subclass for five-level configs, as the reference named it."""
+        """Construct the model from a full config, refusing another model's config."""
         if not isinstance(config, cls.config_class):
             raise TypeError(f"expected {cls.config_class.__name__}, got {type(config).__name__}")
-        if len(config.hidden_dims) == len(LARGE_HIDDEN_DIMS) and not cls.is_large:
-            for sub in cls.__subclasses__():
-                if sub.is_large:
-                    return sub(config)
         return cls(config)
+
+    @property
+    def is_large(self) -> bool:
+        """Whether this is the five-level CelebA network (the references' ``*Large`` classes).
+
+        The reference's ``FSVAELarge`` counts its first conv's input as spikes
+        (docs/reference.md §1.4, §10.1); the cost metric reads this to follow it.
+        """
+        return len(self.config.hidden_dims) == len(LARGE_HIDDEN_DIMS)
 
     @property
     def _device(self) -> torch.device:
@@ -194,18 +197,6 @@ class SpikingVAE(GenerativeModel):
 
         """
         return self._recorder.rates()
-
-
-class LargeVariant:
-    """Mixin of the five-level ``*Large`` models the references used for CelebA (64x64)."""
-
-    is_large: ClassVar[bool] = True
-
-    @classmethod
-    def build(cls, dataset: str = "celeba", **overrides: Any) -> GenerativeModel:
-        """Construct with the five-level network, whatever the dataset's default."""
-        overrides.setdefault("hidden_dims", LARGE_HIDDEN_DIMS)
-        return cls.from_config(cls.config_class.for_dataset(dataset, **overrides))  # type: ignore[attr-defined]
 
 
 def _up(c_in: int, c_out: int, stride: int) -> nn.ConvTranspose2d:

@@ -9,6 +9,8 @@ trains our own copy per dataset (MSE only, AdamW lr 1e-3, seeded) as a pipeline 
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -109,8 +111,6 @@ def published_check(
         None when the settings differ from the published ones (another network by design).
 
     """
-    import hashlib
-
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     ref = PUBLISHED.get(dataset)
     if ref is None:
@@ -226,8 +226,6 @@ def encode_batches(
 
     """
     if train_mode_bn:
-        import copy
-
         ae = copy.deepcopy(ae).train()
         for m in ae.modules():
             if isinstance(m, nn.BatchNorm2d):
