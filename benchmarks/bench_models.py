@@ -114,7 +114,7 @@ def _measure(job: dict, queue: mp.Queue) -> None:
         overrides = {**overrides, "n_steps": job["n_steps"]}
     model = build_model(name, job["dataset"], **overrides).to(device)
     if job["plain"]:
-        model.fast = False
+        model.use_shortcuts = False
     x = torch.rand(batch, *model.input_shape, device=device) * 2 - 1
     gen = torch.Generator(device=device).manual_seed(0)
     autocast = torch.autocast(torch.device(device).type, torch.bfloat16, enabled=job["amp"])

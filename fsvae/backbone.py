@@ -11,6 +11,7 @@ contract's ``loss``, ``reconstruct`` and ``sample``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar, Self
@@ -21,8 +22,8 @@ from torch import nn
 from benchcore.contract import GenerativeModel, ModelConfig
 from fsvae.config import LARGE_HIDDEN_DIMS, SpikingBackboneConfig
 from fsvae.layers import NeuronParams, SpikingBlock
-from fsvae.readout import MembraneOutput
-from fsvae.stats import SpikeRecorder
+from fsvae.membrane_output import MembraneOutput
+from fsvae.spike_recorder import SpikeRecorder
 
 
 class SpikingVAE(GenerativeModel):
@@ -54,9 +55,10 @@ class SpikingVAE(GenerativeModel):
         self._build_latent(config)
         self._build_decoder(config)
         self._recorder = SpikeRecorder(self)
-        # Fast paths (first layer once, output convT after integration). False runs the
-        # plain layer-by-layer computation the tests compare against.
-        self.fast = True
+        # Shortcuts (first layer once, output convT after integration; equal up to float
+        # rounding, docs/differences-from-reference.md #12). False runs the plain
+        # layer-by-layer computation the tests compare against.
+        self.use_shortcuts = True
 
     def _build_encoder(self, config: SpikingBackboneConfig) -> None:
         neuron, alpha, dims = self.neuron_params, config.bn_alpha, list(config.hidden_dims)
@@ -108,6 +110,17 @@ class SpikingVAE(GenerativeModel):
         return cls(config)
 
     @property
+    def fast(self) -> bool:
+        """Deprecated name of :attr:`use_shortcuts` (kept for earlier scripts)."""
+        warnings.warn("model.fast is now model.use_shortcuts", DeprecationWarning, stacklevel=2)
+        return self.use_shortcuts
+
+    @fast.setter
+    def fast(self, value: bool) -> None:
+        warnings.warn("model.fast is now model.use_shortcuts", DeprecationWarning, stacklevel=2)
+        self.use_shortcuts = value
+
+    @property
     def is_large(self) -> bool:
         """Whether this is the five-level CelebA network (the references' ``*Large`` classes).
 
@@ -133,7 +146,7 @@ class SpikingVAE(GenerativeModel):
 
         """
         steps = self.config.n_steps
-        if self.fast:
+        if self.use_shortcuts:
             # The first layer's input is the same at every step: compute it once.
             h = self.encoder[0].forward_repeated(x, steps)
             for block in self.encoder[1:]:
@@ -154,7 +167,7 @@ class SpikingVAE(GenerativeModel):
         """
         h = self.decoder_input(z).unflatten(-1, (self.config.hidden_dims[-1], 2, 2))
         spikes = self.final_layer[0](self.decoder(h))
-        if self.fast and not self._recorder.active:
+        if self.use_shortcuts and not self._recorder.active:
             # (Recording needs the last convT's spike input, so it takes the plain path.)
             # The last convT is linear and so is the integration: swap them (T times less work).
             potential = self.membrane_output_layer.through(self.final_layer[1], spikes)

@@ -4,8 +4,9 @@
 level of the reference's ``FSVAELarge`` class (docs/differences-from-reference.md). The
 encoder, decoder and membrane output are the shared :class:`fsvae.backbone.SpikingVAE`;
 this module adds FSVAE's latent (autoregressive Bernoulli prior and posterior,
-:mod:`fsvae.latent`) and its loss. Architecture, constants and losses follow the reference
-code (docs/reference.md §1-§4); where we differ, see docs/differences-from-reference.md.
+:mod:`fsvae.autoregressive_latent`) and its loss. Architecture, constants and losses
+follow the reference code (docs/reference.md §1-§4); where we differ, see
+docs/differences-from-reference.md.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from fsvae.autoregressive_latent import (
+    LatentNet,
+    draw_indices,
+    prior_input,
+    sample_posterior,
+    sample_prior,
+)
 from fsvae.backbone import SpikingVAE
 from fsvae.config import FSVAEConfig
-from fsvae.latent import LatentNet, draw_indices, prior_input, sample_posterior, sample_prior
 from fsvae.losses import kld_loss, mmd_loss
 
 
