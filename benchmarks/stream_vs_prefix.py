@@ -55,6 +55,7 @@ from pipelines.metrics.evaluate import (  # noqa: E402
 from pipelines.metrics.fid import FID  # noqa: E402
 from pipelines.metrics.protocol import MetricUnavailable  # noqa: E402
 from pipelines.params import load_params, train_config  # noqa: E402
+from pipelines.process.settings import RuntimeSettings  # noqa: E402
 from pipelines.train import Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,6 @@ def train_one(args: argparse.Namespace, mode: str, seed: int, run_dir: Path, bar
         test_limit=args.batch,  # the loop's end-of-run test loss: one batch is enough here
         checkpoint_every=None,
         num_workers=0,
-        device=args.device,
     )
     marks: list[float] = []
 
@@ -172,7 +172,10 @@ def train_one(args: argparse.Namespace, mode: str, seed: int, run_dir: Path, bar
         marks.append(time.perf_counter())
         bar.update(1)
 
-    trainer = Trainer(config, args.prepared, run_dir, progress=False, on_step=on_step)
+    runtime = RuntimeSettings(device=args.device)  # the device is a runtime setting
+    trainer = Trainer(
+        config, args.prepared, run_dir, progress=False, on_step=on_step, runtime=runtime
+    )
     start = time.perf_counter()
     trainer.fit()
     times = [b - a for a, b in zip([start, *marks], marks, strict=False)]
