@@ -99,7 +99,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Type-check the packages with mypy."""
     _install(session)
-    session.run("mypy", "fsvae", "baselines", "pipelines")
+    session.run("mypy", "benchcore", "fsvae", "baselines", "pipelines")
 
 
 @nox.session

@@ -2,8 +2,8 @@
 
 Same channel plan, kernels, strides and paddings as FSVAE (docs/reference.md §6), a
 Gaussian latent of 128 dimensions and the loss ``MSE + KLD / len(train loader)``.
-``VanillaVAE`` serves MNIST, Fashion-MNIST and CIFAR-10 (32x32); ``VanillaVAELarge``
-adds a 512-channel level for CelebA (64x64).
+``VanillaVAE`` serves all four datasets; for CelebA (64x64) its config adds the
+512-channel level of the reference's ``VanillaVAELarge`` class.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fsvae.contract import GenerativeModel, ModelConfig
+from benchcore.contract import GenerativeModel, ModelConfig
 
 SMALL_HIDDEN_DIMS = (32, 64, 128, 256)
 LARGE_HIDDEN_DIMS = (32, 64, 128, 256, 512)
@@ -103,14 +103,6 @@ class VanillaVAE(GenerativeModel):
         )
         self._kld_weight = config.kld_weight if config.kld_weight is not None else 1.0
 
-    @classmethod
-    def from_config(cls, config: ModelConfig) -> GenerativeModel:
-        """Pick :class:`VanillaVAELarge` for five-level configs, as the reference named it."""
-        assert isinstance(config, VAEConfig)
-        if len(config.hidden_dims) == len(LARGE_HIDDEN_DIMS) and cls is VanillaVAE:
-            return VanillaVAELarge(config)
-        return cls(config)
-
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the posterior mean and log-variance of a batch."""
         h = self.encoder(x).flatten(1)
@@ -167,13 +159,3 @@ def _randn(
     """
     gen_device = generator.device if generator is not None else device
     return torch.randn(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
-
-
-class VanillaVAELarge(VanillaVAE):
-    """The five-level ANN VAE the reference used for CelebA (64x64)."""
-
-    @classmethod
-    def build(cls, dataset: str = "celeba", **overrides: Any) -> GenerativeModel:
-        """Construct with the five-level network, whatever the dataset's default."""
-        overrides.setdefault("hidden_dims", LARGE_HIDDEN_DIMS)
-        return cls.from_config(cls.config_class.for_dataset(dataset, **overrides))

@@ -37,7 +37,7 @@ def main() -> None:
     tune_allocator(ns.mmap_threshold)
     torch.manual_seed(0)
     model = build_model("fsvae", "mnist")
-    model.fast = ns.mode == "fast"
+    model.use_shortcuts = ns.mode == "fast"
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     x = torch.rand(ns.batch, 1, 32, 32) * 2 - 1  # shapes only: speed does not depend on data
     model.begin_epoch(ns.epoch, 150, 240)

@@ -9,7 +9,7 @@ thread, robust on a shared machine) and the ratio; docs/performance.md records t
 
 1. Every conv / transposed conv of FSVAE's MNIST network, forward + backward on
    ``T * N = 1024`` folded images: NCHW against channels-last input and weights.
-2. The fused LIF (``fsvae.neurons.LIF``), forward + backward over T = 16 on the first
+2. The fused LIF (``fsvae.fused_lif``), forward + backward over T = 16 on the first
    encoder block's currents (batch 64, 32x16x16) and the full-resolution final block's
    (32x32x32): cache-sized chunks (``_CHUNK``, the default) against whole-tensor steps.
 3. ``import torchvision`` in a fresh interpreter (wall time; stages that never need it
@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+import fsvae.fused_lif as fused_lif  # noqa: E402
 import fsvae.neurons as neurons  # noqa: E402
 
 # (name, module, input channels, input size) of FSVAE's MNIST network at T * N = 1024.
@@ -97,7 +98,7 @@ def layouts(iters: int) -> None:
 
 def lif_chunks(iters: int) -> None:
     """Item 2: the fused LIF in cache-sized chunks vs whole-tensor steps, two layer sizes."""
-    default = neurons._CHUNK
+    default = fused_lif._CHUNK
     lif = neurons.LIF()
     # The first encoder block's currents and the full-resolution final block's (batch 64).
     for shape in ((16, 64, 32, 16, 16), (16, 64, 32, 32, 32)):
@@ -106,12 +107,12 @@ def lif_chunks(iters: int) -> None:
 
         def run(chunk: int, current: torch.Tensor = current) -> Callable[[], None]:
             def step() -> None:
-                neurons._CHUNK = chunk
+                fused_lif._CHUNK = chunk
                 try:
                     current.grad = None
                     lif(current).sum().backward()
                 finally:
-                    neurons._CHUNK = default
+                    fused_lif._CHUNK = default
 
             return step
 

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import fsvae.tdbn as tdbn  # noqa: E402
+from pipelines.data.real_batch import first_mnist_images  # noqa: E402
 from pipelines.process.allocator import tune_allocator  # noqa: E402
 from pipelines.registry import build_model  # noqa: E402
-from tests.fsvae.mnist_idx import load_mnist_images  # noqa: E402
 
 
 def main(threads: int, iters: int) -> None:
@@ -33,7 +33,7 @@ def main(threads: int, iters: int) -> None:
     tune_allocator()
     torch.set_num_threads(threads)
     accurate = tdbn.needs_accurate_path
-    x = load_mnist_images(64)
+    x = first_mnist_images(64)
     torch.manual_seed(0)
     model = build_model("fsvae", "mnist", n_steps=16)
     model.begin_epoch(75, 150, 240)

@@ -14,7 +14,8 @@ def make_sample_checkpoint(folder: Path, n_steps: int) -> Path:
     """Save a freshly built FSVAE (MNIST) as a checkpoint ``fsvae-bench sample`` can load."""
     import torch
 
-    from pipelines.checkpoint import FORMAT_VERSION, save_atomic
+    from pipelines.checkpoint import FORMAT_VERSION
+    from pipelines.data.atomic import save_torch_atomic
     from pipelines.registry import build_model
 
     torch.manual_seed(0)
@@ -29,7 +30,7 @@ def make_sample_checkpoint(folder: Path, n_steps: int) -> Path:
         "config": model.config.to_dict(),
         "model_state": model.state_dict(),
     }
-    save_atomic(ckpt, path)
+    save_torch_atomic(ckpt, path)
     return path
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from benchmarks.gpu_check_parts import (  # noqa: E402
     measure_training,
     run_gpu_tests,
 )
+from pipelines.data.atomic import write_json_atomic  # noqa: E402
 from pipelines.process.device import describe, prepare  # noqa: E402
 from pipelines.process.settings import RuntimeSettings  # noqa: E402
 
@@ -125,13 +125,7 @@ class OutDir:
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write a JSON file atomically."""
-        target = self.file(name)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.path)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, default=str)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are results to read
-        os.replace(tmp, target)
+        write_json_atomic(self.file(name), data, default=str)
 
 
 def _part(env: dict[str, Any], out: OutDir, name: str, fn: Callable[[], Any]) -> Any:

@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 from fsvae.model import FSVAE  # noqa: E402
 from fsvae.tdbn import TdBatchNorm  # noqa: E402
-from tests.fsvae.mnist_idx import load_mnist_images  # noqa: E402
+from pipelines.data.real_batch import first_mnist_images  # noqa: E402
 
 
 def running_stats(model: FSVAE) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -40,7 +40,7 @@ def main() -> None:
     p.add_argument("--T", type=int, default=16)
     p.add_argument("--batch", type=int, default=64)
     args = p.parse_args()
-    x = load_mnist_images(args.batch).double()
+    x = first_mnist_images(args.batch).double()
     stats, initial = {}, None
     for mode in ("stream", "prefix"):
         torch.manual_seed(0)

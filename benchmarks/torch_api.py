@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("fsvae", "baselines", "pipelines", "benchmarks", "tests")
+PACKAGES = ("benchcore", "fsvae", "baselines", "pipelines", "benchmarks", "tests")
 ROOTS = ("torch", "torchvision")
 
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fsvae.contract import GenerativeModel, ModelConfig
+from benchcore.contract import GenerativeModel, ModelConfig
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,19 @@ contract's ``loss``, ``reconstruct`` and ``sample``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import torch
 from torch import nn
 
+from benchcore.contract import GenerativeModel, ModelConfig
 from fsvae.config import LARGE_HIDDEN_DIMS, SpikingBackboneConfig
-from fsvae.contract import GenerativeModel, ModelConfig
 from fsvae.layers import NeuronParams, SpikingBlock
-from fsvae.readout import MembraneOutput
-from fsvae.stats import SpikeRecorder
+from fsvae.membrane_output import MembraneOutput
+from fsvae.spike_recorder import SpikeRecorder
 
 
 class SpikingVAE(GenerativeModel):
@@ -38,8 +39,6 @@ class SpikingVAE(GenerativeModel):
     """
 
     config_class: ClassVar[type[ModelConfig]] = SpikingBackboneConfig
-    #: Set on the five-level variant the reference used for CelebA (``*Large``).
-    is_large: ClassVar[bool] = False
 
     def __init__(self, config: SpikingBackboneConfig) -> None:
         super().__init__(config)
@@ -56,9 +55,10 @@ class SpikingVAE(GenerativeModel):
         self._build_latent(config)
         self._build_decoder(config)
         self._recorder = SpikeRecorder(self)
-        # Fast paths (first layer once, output convT after integration). False runs the
-        # plain layer-by-layer computation the tests compare against.
-        self.fast = True
+        # Shortcuts (first layer once, output convT after integration; equal up to float
+        # rounding, docs/differences-from-reference.md #12). False runs the plain
+        # layer-by-layer computation the tests compare against.
+        self.use_shortcuts = True
 
     def _build_encoder(self, config: SpikingBackboneConfig) -> None:
         neuron, alpha, dims = self.neuron_params, config.bn_alpha, list(config.hidden_dims)
@@ -104,14 +104,30 @@ class SpikingVAE(GenerativeModel):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> GenerativeModel:
-        """Pick the ``*Large`` subclass for five-level configs, as the reference named it."""
+        """Construct the model from a full config, refusing another model's config."""
         if not isinstance(config, cls.config_class):
             raise TypeError(f"expected {cls.config_class.__name__}, got {type(config).__name__}")
-        if len(config.hidden_dims) == len(LARGE_HIDDEN_DIMS) and not cls.is_large:
-            for sub in cls.__subclasses__():
-                if sub.is_large:
-                    return sub(config)
         return cls(config)
+
+    @property
+    def fast(self) -> bool:
+        """Deprecated name of :attr:`use_shortcuts` (kept for earlier scripts)."""
+        warnings.warn("model.fast is now model.use_shortcuts", DeprecationWarning, stacklevel=2)
+        return self.use_shortcuts
+
+    @fast.setter
+    def fast(self, value: bool) -> None:
+        warnings.warn("model.fast is now model.use_shortcuts", DeprecationWarning, stacklevel=2)
+        self.use_shortcuts = value
+
+    @property
+    def is_large(self) -> bool:
+        """Whether this is the five-level CelebA network (the references' ``*Large`` classes).
+
+        The reference's ``FSVAELarge`` counts its first conv's input as spikes
+        (docs/reference.md §1.4, §10.1); the cost metric reads this to follow it.
+        """
+        return len(self.config.hidden_dims) == len(LARGE_HIDDEN_DIMS)
 
     @property
     def _device(self) -> torch.device:
@@ -130,7 +146,7 @@ class SpikingVAE(GenerativeModel):
 
         """
         steps = self.config.n_steps
-        if self.fast:
+        if self.use_shortcuts:
             # The first layer's input is the same at every step: compute it once.
             h = self.encoder[0].forward_repeated(x, steps)
             for block in self.encoder[1:]:
@@ -151,7 +167,7 @@ class SpikingVAE(GenerativeModel):
         """
         h = self.decoder_input(z).unflatten(-1, (self.config.hidden_dims[-1], 2, 2))
         spikes = self.final_layer[0](self.decoder(h))
-        if self.fast and not self._recorder.active:
+        if self.use_shortcuts and not self._recorder.active:
             # (Recording needs the last convT's spike input, so it takes the plain path.)
             # The last convT is linear and so is the integration: swap them (T times less work).
             potential = self.membrane_output_layer.through(self.final_layer[1], spikes)
@@ -194,18 +210,6 @@ class SpikingVAE(GenerativeModel):
 
         """
         return self._recorder.rates()
-
-
-class LargeVariant:
-    """Mixin of the five-level ``*Large`` models the references used for CelebA (64x64)."""
-
-    is_large: ClassVar[bool] = True
-
-    @classmethod
-    def build(cls, dataset: str = "celeba", **overrides: Any) -> GenerativeModel:
-        """Construct with the five-level network, whatever the dataset's default."""
-        overrides.setdefault("hidden_dims", LARGE_HIDDEN_DIMS)
-        return cls.from_config(cls.config_class.for_dataset(dataset, **overrides))  # type: ignore[attr-defined]
 
 
 def _up(c_in: int, c_out: int, stride: int) -> nn.ConvTranspose2d:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fsvae.contract import ModelConfig
+from benchcore.contract import ModelConfig
 
 SMALL_HIDDEN_DIMS = (32, 64, 128, 256)
 LARGE_HIDDEN_DIMS = (32, 64, 128, 256, 512)

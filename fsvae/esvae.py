@@ -1,7 +1,7 @@
 """ESVAE (Zhan et al. 2023, arXiv 2310.14839): FSVAE's spiking network with a rate-coded latent.
 
 What ESVAE shares with FSVAE is :class:`fsvae.backbone.SpikingVAE` (encoder, decoder,
-LIF neuron, tdBN, membrane output, the five-level ``*Large`` network for CelebA). What
+LIF neuron, tdBN, membrane output, the five-level network for CelebA). What
 differs is the latent (:mod:`fsvae.rate_latent`):
 
 * posterior: the rate ``r_q`` (mean over T) of the encoder's last spiking layer;
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fsvae.backbone import LargeVariant, SpikingVAE
+from fsvae.backbone import SpikingVAE
 from fsvae.config import ESVAEConfig
 from fsvae.rate_latent import RateSpikeSampler, normal_like, rbf_mmd2
 
@@ -89,7 +89,3 @@ class ESVAE(SpikingVAE):
         self._recorder.clear()
         r_p = self.prior_rates(n, generator)
         return self.decode(self.latent_sampler(r_p, self.config.n_steps, generator))
-
-
-class ESVAELarge(LargeVariant, ESVAE):
-    """The five-level ESVAE the reference used for CelebA (64x64)."""

@@ -14,27 +14,23 @@ import torch
 from torch import nn
 
 from fsvae.neurons import LIF, LIFState
-from fsvae.tdbn import TdBatchNorm
+from fsvae.tdbn import PrefixStats, TdBatchNorm
 
 __all__ = ["BlockState", "NeuronParams", "SpikingBlock", "TdBatchNorm", "psp"]
 
 
 @dataclass
-class BlockState:
+class BlockState(PrefixStats):
     """Streaming state of one :class:`SpikingBlock` (owned by the caller).
+
+    Holds its tdBN's prefix sums (:class:`fsvae.tdbn.PrefixStats`) and its neuron's state.
 
     Attributes:
         lif: Membrane state of the block's neuron.
-        bn_count: Number of values per channel seen so far (training-mode tdBN).
-        bn_sum: Per-channel sum of the pre-normalisation values seen so far.
-        bn_sumsq: Per-channel sum of their squares.
 
     """
 
     lif: LIFState = field(default_factory=LIFState)
-    bn_count: int = 0
-    bn_sum: torch.Tensor | None = None
-    bn_sumsq: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)

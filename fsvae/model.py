@@ -1,11 +1,12 @@
 """The Fully Spiking VAE (Kamata et al., AAAI 2022) on snntorch, behind the model contract.
 
-``FSVAE`` serves MNIST, Fashion-MNIST and CIFAR-10 (32x32); ``FSVAELarge`` adds the
-512-channel level the reference used for CelebA (64x64). The encoder, decoder and
-membrane output are the shared :class:`fsvae.backbone.SpikingVAE`; this module adds
-FSVAE's latent (autoregressive Bernoulli prior and posterior, :mod:`fsvae.latent`) and
-its loss. Architecture, constants and losses follow the reference code (docs/reference.md §1-§4);
-where we differ, see docs/differences-from-reference.md.
+``FSVAE`` serves all four datasets; for CelebA (64x64) its config adds the 512-channel
+level of the reference's ``FSVAELarge`` class (docs/differences-from-reference.md). The
+encoder, decoder and membrane output are the shared :class:`fsvae.backbone.SpikingVAE`;
+this module adds FSVAE's latent (autoregressive Bernoulli prior and posterior,
+:mod:`fsvae.autoregressive_latent`) and its loss. Architecture, constants and losses
+follow the reference code (docs/reference.md §1-§4); where we differ, see
+docs/differences-from-reference.md.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fsvae.backbone import LargeVariant, SpikingVAE
+from fsvae.autoregressive_latent import (
+    LatentNet,
+    draw_indices,
+    prior_input,
+    sample_posterior,
+    sample_prior,
+)
+from fsvae.backbone import SpikingVAE
 from fsvae.config import FSVAEConfig
-from fsvae.latent import LatentNet, draw_indices, prior_input, sample_posterior, sample_prior
 from fsvae.losses import kld_loss, mmd_loss
 
 
@@ -119,7 +126,3 @@ class FSVAE(SpikingVAE):
     def scheduled_p(self) -> float:
         """Current scheduled-sampling probability."""
         return self._scheduled_p
-
-
-class FSVAELarge(LargeVariant, FSVAE):
-    """The five-level FSVAE the reference used for CelebA (64x64)."""

@@ -65,7 +65,7 @@ class RateSpikeSampler(nn.Module):
     """Turn rates ``(N, C)`` into a Bernoulli spike train ``(T, N, C)``.
 
     A module (not a function) so spike statistics see its output as a spiking layer:
-    ``emits_spikes`` marks it for :func:`fsvae.stats.is_spike_source`.
+    ``emits_spikes`` marks it for :func:`fsvae.spike_recorder.is_spike_source`.
 
     Args:
         half_width: Half-width ``a`` of the surrogate window (reference: 0.5).

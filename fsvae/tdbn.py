@@ -10,7 +10,7 @@ tdBN (Zheng et al. 2021) normalises over every axis but the channel axis, here o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -18,8 +18,21 @@ from torch import nn
 
 from fsvae.batchnorm import batch_norm_train, needs_accurate_path
 
-if TYPE_CHECKING:
-    from fsvae.layers import BlockState
+
+@dataclass
+class PrefixStats:
+    """Per-channel sums of the pre-normalisation values a streamed tdBN has seen so far.
+
+    Attributes:
+        bn_count: Number of values per channel seen so far (training-mode tdBN).
+        bn_sum: Per-channel sum of the pre-normalisation values seen so far.
+        bn_sumsq: Per-channel sum of their squares.
+
+    """
+
+    bn_count: int = 0
+    bn_sum: torch.Tensor | None = None
+    bn_sumsq: torch.Tensor | None = None
 
 
 class TdBatchNorm(nn.BatchNorm2d):
@@ -123,7 +136,7 @@ class TdBatchNorm(nn.BatchNorm2d):
         return out
 
     def stream(
-        self, x: torch.Tensor, state: BlockState, update_running: bool = False
+        self, x: torch.Tensor, state: PrefixStats, update_running: bool = False
     ) -> torch.Tensor:
         """Normalise the next chunk of a sequence that is fed step by step.
 
@@ -138,7 +151,7 @@ class TdBatchNorm(nn.BatchNorm2d):
 
         Args:
             x: Folded chunk, ``(B, C)`` or ``(B, C, H, W)``.
-            state: The block's streaming state, holding the accumulated sums.
+            state: The accumulated sums (a block's :class:`fsvae.layers.BlockState`).
             update_running: Fold the prefix statistics into the running statistics.
 
         Returns:

@@ -7,10 +7,8 @@ position in the run, every RNG state) and to trace a result (package versions).
 
 from __future__ import annotations
 
-import os
 import platform
 import random
-import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 from pipelines.registry import model_from_config
 
 FORMAT_VERSION = 1
@@ -95,35 +93,12 @@ def restore_rng_states(states: Mapping[str, Any], device: str = "cpu") -> None:
         torch.cuda.set_rng_state(_byte_state(saved[index], "CUDA"), index)
 
 
-def save_atomic(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
-
-    A kill at any instant leaves either the old file or the new one, never a torn one.
-
-    Args:
-        obj: What to save.
-        path: Destination file.
-
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     """Delete the temporary files a killed writer left in ``folder`` (``.<name>.*.tmp``).
 
-    :func:`save_atomic` removes its temporary file on any exception, but a SIGKILL or a
-    power cut mid-save leaves it behind (tens of MB, hidden). Call this before writing
+    :func:`pipelines.data.atomic.save_torch_atomic` removes its temporary file on any
+    exception, but a SIGKILL or a power cut mid-save leaves it behind (tens of MB,
+    hidden). Call this before writing
     into a run folder again; DVC ignores these names too (``.dvcignore``).
 
     Returns:

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from pipelines.data.arrays import DATASETS
+from benchcore.datasets import DATASETS
+from pipelines.params import load_params
 from pipelines.process.settings import RuntimeSettings
 
 
@@ -75,8 +76,6 @@ def runtime_settings(args: argparse.Namespace) -> RuntimeSettings:
         ValueError: On an unreadable params file or an unknown runtime key.
 
     """
-    from pipelines.params import load_params
-
     path = Path(args.params)
     params = load_params(path) if path.exists() else {}
     return RuntimeSettings.from_params(params, device=args.device)

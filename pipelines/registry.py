@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from fsvae.contract import GenerativeModel, ModelConfig
+from benchcore.contract import GenerativeModel, ModelConfig
 
 # Registered short names -> import paths. Read-only: register by import path instead.
 REGISTERED_MODELS: Mapping[str, str] = MappingProxyType(
@@ -34,7 +34,7 @@ def resolve_model_class(name: str) -> type[GenerativeModel]:
 
     Raises:
         ValueError: If the name is neither registered nor an importable path to a
-            :class:`~fsvae.contract.GenerativeModel` subclass.
+            :class:`~benchcore.contract.GenerativeModel` subclass.
 
     """
     path = REGISTERED_MODELS.get(name, name)
@@ -52,7 +52,7 @@ def resolve_model_class(name: str) -> type[GenerativeModel]:
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, GenerativeModel)):
         raise ValueError(
-            f"{path!r} is not a subclass of fsvae.contract.GenerativeModel "
+            f"{path!r} is not a subclass of benchcore.contract.GenerativeModel "
             "(see docs/adding-a-model.md)"
         )
     return cls

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +9,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
+from pipelines.data.atomic import atomic_target
 
 
 @torch.no_grad()
@@ -22,28 +21,33 @@ def generate(
     batch_size: int = 250,
     progress: bool = True,
 ) -> torch.Tensor:
-    """Draw ``n`` images in batches with a seeded generator.
+    """Draw ``n`` images in batches with a seeded generator, in eval mode.
+
+    The sample command and the evaluate stage both draw through here, so the same seed
+    gives them the same images. Values are not clamped: the uint8 quantiser
+    (``pipelines.data.to_uint8``) and the grids clamp.
 
     Args:
-        model: A model in eval mode.
+        model: The model (put in eval mode).
         n: Number of images.
         seed: Seed of the generator (the same seed gives the same images).
         batch_size: Images per call to ``model.sample``.
         progress: Show a progress bar.
 
     Returns:
-        Float images in [-1, 1], shape (n, C, H, W), on the CPU.
+        Float32 images, nominally in [-1, 1], shape (n, C, H, W), on the CPU.
 
     """
     if n < 1:
         raise ValueError(f"number of samples must be >= 1, got {n}")
+    model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(seed)
     chunks = []
     with tqdm(total=n, desc="sampling", unit="img", disable=not progress) as bar:
-        while sum(len(c) for c in chunks) < n:
-            size = min(batch_size, n - sum(len(c) for c in chunks))
-            chunks.append(model.sample(size, generator=generator).clamp(-1, 1).cpu())
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            chunks.append(model.sample(size, generator=generator).float().cpu())
             bar.update(size)
     return torch.cat(chunks)
 
@@ -60,26 +64,6 @@ def reconstruct(
         for chunk in images.split(batch_size)
     ]
     return torch.cat(out)
-
-
-def to_uint8_hwc(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] floats (N, C, H, W) -> uint8 (N, H, W, C), rounded like real images are stored."""
-    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).numpy()
-
-
-def save_npz_atomic(path: str | Path, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` through a temporary file so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def grid_pixels(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
@@ -119,17 +103,9 @@ def grid_pixels(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.nda
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> None:
     """Save [-1, 1] images as one PNG grid (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pixels = grid_pixels(images, nrow=nrow)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         Image.fromarray(pixels).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def reconstruction_grid(originals: torch.Tensor, recons: torch.Tensor) -> torch.Tensor:

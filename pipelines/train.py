@@ -37,7 +37,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from fsvae.contract import GenerativeModel
 from pipelines.checkpoint import (
     FORMAT_VERSION,
     load_checkpoint,
@@ -45,9 +44,9 @@ from pipelines.checkpoint import (
     remove_stale_temporaries,
     restore_rng_states,
     rng_states,
-    save_atomic,
 )
 from pipelines.data import ImageArrayDataset, load_split, uses_hflip
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.optim import param_groups
 from pipelines.process.allocator import tune_allocator
 from pipelines.process.device import describe, device_type, prepare
@@ -57,8 +56,11 @@ from pipelines.registry import build_model
 from pipelines.seeding import seed_everything
 from pipelines.train_config import TrainConfig
 from pipelines.train_parts import (
+    LossModule,
     RunState,
+    device_change,
     epoch_batches,
+    same_settings,
     test_loss,
     to_float,
     write_csv_atomic,
@@ -67,18 +69,6 @@ from pipelines.train_parts import (
 __all__ = ["RunState", "Trainer", "epoch_batches", "test_loss"]
 
 LOG_EVERY_STEPS = 10
-
-
-class _LossModule(nn.Module):
-    """``model.loss`` as a forward pass, so DDP and torch.compile see the training step."""
-
-    def __init__(self, model: GenerativeModel) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Return the model's loss terms for a batch."""
-        return self.model.loss(x)
 
 
 class Trainer:
@@ -133,7 +123,7 @@ class Trainer:
         if self.dist.rank:
             # Same initial weights on every rank, different random draws afterwards.
             seed_everything(config.seed + 1_000_003 * self.dist.rank)
-        self.step_module: nn.Module = _LossModule(self.model)
+        self.step_module: nn.Module = LossModule(self.model)
         if self.dist.world > 1:
             ids = [self.device] if device_type(self.device) == "cuda" else None
             self.step_module = DistributedDataParallel(self.step_module, device_ids=ids)
@@ -184,7 +174,7 @@ class Trainer:
     def _save(self, path: Path) -> None:
         ckpt = self._checkpoint()  # a collective under DDP: every rank gathers RNG states
         if self.dist.is_main:
-            save_atomic(ckpt, path)
+            save_torch_atomic(ckpt, path)
             write_csv_atomic(self.run_dir / "train_log.csv", self.state.train_log or [])
             write_csv_atomic(self.run_dir / "test_log.csv", self.state.test_log or [])
         self.dist.barrier()
@@ -207,12 +197,8 @@ class Trainer:
         # Read on the CPU: load_state_dict copies to the parameters' device, and the RNG
         # states must stay CPU ByteTensors (a map_location of the GPU moved them too).
         ckpt = load_checkpoint(self.last_path, map_location="cpu")
-        # Options added later (absent from older checkpoints) count as their defaults;
-        # "device" moved to runtime (older checkpoints have it in their train_config).
-        saved = {**TrainConfig(model=self.config.model).to_dict(), **ckpt["train_config"]}
-        saved.pop("device", None)
-        moved = self._device_change(ckpt)
-        if saved != self.config.to_dict() or moved:
+        moved = device_change(ckpt, self.device)
+        if not same_settings(ckpt, self.config) or moved:
             if if_config_changed == "restart":
                 if moved and self.dist.is_main:
                     print(f"{self.run_dir}: {moved}; restarting", file=sys.stderr)
@@ -246,17 +232,6 @@ class Trainer:
         )
         self.state = RunState(**{k: ckpt[k] for k in vars(RunState()) if k in ckpt})
         return True
-
-    def _device_change(self, ckpt: dict[str, Any]) -> str | None:
-        """Why the checkpoint's device type differs from this run's (None: same or unknown).
-
-        ``cuda:0`` -> ``cuda:1`` is the same device type and resumes; CPU <-> CUDA does
-        not (checkpoints from before the ``runtime`` record count as unknown).
-        """
-        saved = (ckpt.get("runtime") or {}).get("device")
-        if saved is None or device_type(saved) == device_type(self.device):
-            return None
-        return f"last.pt was written on {saved}, this run is on {self.device}"
 
     def _out_of_steps(self) -> bool:
         return self.config.max_steps is not None and self.state.step >= self.config.max_steps

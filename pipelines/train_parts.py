@@ -1,5 +1,8 @@
 """The training loop's parts that need no Trainer: run state, data order, logs, test loss.
 
+Also the loss as a module (for DDP and torch.compile) and whether a saved run can be
+resumed with this run's settings and device.
+
 Kept apart from :mod:`pipelines.train` (which re-exports them) so that module stays about
 the loop itself.
 """
@@ -7,18 +10,20 @@ the loop itself.
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
-from fsvae.contract import GenerativeModel
-from pipelines.process.device import seeded_fork
+from benchcore.contract import GenerativeModel
+from pipelines.data.atomic import write_text_atomic
+from pipelines.process.device import device_type, seeded_fork
 from pipelines.train_config import TrainConfig
 
 
@@ -57,17 +62,11 @@ def write_csv_atomic(path: Path, rows: Sequence[dict[str, float]]) -> None:
     """Write log rows as CSV through a temporary file and a rename (nothing if no rows)."""
     if not rows:
         return
-    # The same ".<name>.*.tmp" naming as save_atomic: cleaned at start, ignored by DVC.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
 
 
 def to_float(value: torch.Tensor) -> float:
@@ -108,3 +107,38 @@ def test_loss(
             count += len(x)
     model.train()
     return {key: value / count for key, value in sums.items()}
+
+
+class LossModule(nn.Module):
+    """``model.loss`` as a forward pass, so DDP and torch.compile see the training step."""
+
+    def __init__(self, model: GenerativeModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return the model's loss terms for a batch."""
+        return self.model.loss(x)
+
+
+def same_settings(ckpt: dict[str, Any], config: TrainConfig) -> bool:
+    """Whether a checkpoint was written by a run with these training settings.
+
+    Options added later (absent from older checkpoints) count as their defaults;
+    ``device`` moved to ``runtime`` (older checkpoints have it in their train_config).
+    """
+    saved = {**TrainConfig(model=config.model).to_dict(), **ckpt["train_config"]}
+    saved.pop("device", None)
+    return saved == config.to_dict()
+
+
+def device_change(ckpt: dict[str, Any], device: str) -> str | None:
+    """Why the checkpoint's device type differs from this run's (None: same or unknown).
+
+    ``cuda:0`` -> ``cuda:1`` is the same device type and resumes; CPU <-> CUDA does
+    not (checkpoints from before the ``runtime`` record count as unknown).
+    """
+    saved = (ckpt.get("runtime") or {}).get("device")
+    if saved is None or device_type(saved) == device_type(device):
+        return None
+    return f"last.pt was written on {saved}, this run is on {device}"

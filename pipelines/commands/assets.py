@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.data.atomic import atomic_target
+from pipelines.data.atomic import write_json_atomic
 from pipelines.metrics.assets import ASSETS, assets_for
 from pipelines.metrics.fetch import DEFAULT_CACHE, AssetCorrupt, AssetStore, AssetUnavailable
 from pipelines.options import add_dataset_argument
@@ -79,6 +79,4 @@ def _write_status(path: Path, entries: list[dict]) -> None:
         known = {e["name"]: e for e in json.loads(path.read_text()) if "name" in e}
     known.update({e["name"]: e for e in entries})
     ordered = [known[a.name] for a in ASSETS if a.name in known]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(path) as tmp:
-        tmp.write_text(json.dumps(ordered, indent=2) + "\n")
+    write_json_atomic(path, ordered)

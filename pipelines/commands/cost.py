@@ -16,11 +16,10 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from pipelines.data.atomic import atomic_target
+from pipelines.data.atomic import write_json_atomic
 from pipelines.metrics.cost_measure import measure_checkpoint
 from pipelines.params import load_params
 from pipelines.report.cost_table import cost_rows, load_quoted, load_records, write_cost_tables
@@ -57,11 +56,8 @@ def _measure(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-    print(out)
+    write_json_atomic(args.out, record)
+    print(Path(args.out))
     return 0
 
 

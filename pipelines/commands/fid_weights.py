@@ -16,8 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pipelines.data.atomic import atomic_target
-from pipelines.metrics.evaluate import write_json_atomic
+from pipelines.data.atomic import atomic_target, write_json_atomic
 from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.inception import FID_WEIGHTS_NAME, WeightsFile, resolve_fid_weights
 from pipelines.metrics.protocol import MetricUnavailable
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         note = {"path": str(found.path), **found.protocol()}
     except MetricUnavailable as err:
         note = {"path": None, "unavailable": str(err)}
-    write_json_atomic(note, out_dir / "fid_weights.json")
+    write_json_atomic(out_dir / "fid_weights.json", note)
     print(json.dumps(note, indent=2))
     return 0
 

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from pipelines.checkpoint import load_model, model_label
-from pipelines.data import ImageArrayDataset, load_split
+from pipelines.data import ImageArrayDataset, load_split, to_uint8
+from pipelines.data.atomic import save_npz_atomic
 from pipelines.metrics.diversity import diversity_path, measure, write_diversity
 from pipelines.options import add_runtime_arguments, runtime_settings
 from pipelines.process.device import prepare
@@ -26,8 +27,6 @@ from pipelines.sampling import (
     reconstruct,
     reconstruction_grid,
     save_grid,
-    save_npz_atomic,
-    to_uint8_hwc,
 )
 
 HELP = "generate samples (npz + PNG grids) and test reconstructions from a checkpoint"
@@ -52,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
     stem = args.name or f"{meta['dataset']}_{model_label(meta).replace(':', '.')}"
     out_dir = Path(args.out_dir)
     samples = generate(model, args.num_samples, args.seed, progress=not args.no_progress)
-    images = to_uint8_hwc(samples)
+    images = to_uint8(samples).permute(0, 2, 3, 1).numpy()  # uint8 (N, H, W, C)
     real = load_split(args.prepared, meta["dataset"], "test")
     diversity = measure(images, real)  # before any file: bad input writes nothing
     save_npz_atomic(
         out_dir / f"{stem}.npz",
+        compressed=True,
         images=images,
         seed=np.int64(args.seed),
         step=np.int64(meta["step"]),

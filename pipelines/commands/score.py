@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
     """Read the images, score them and print (and write) the record."""
     import torch
 
-    from pipelines.metrics.evaluate import score_images, write_json_atomic
+    from pipelines.data.atomic import write_json_atomic
+    from pipelines.metrics.evaluate import score_images
     from pipelines.metrics.image_input import InputOptions, load_for_scoring
 
     protocol, counts = protocol_settings(args.protocol)
@@ -190,6 +191,6 @@ def run(args: argparse.Namespace) -> int:
     }
     record = {**header, **record}
     if args.out:
-        write_json_atomic(record, args.out)
+        write_json_atomic(args.out, record)
     print(json.dumps(record, indent=2))
     return 0

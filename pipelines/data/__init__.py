@@ -4,14 +4,13 @@
 read them with ``load_split`` and convert with ``ImageArrayDataset`` / ``to_model_range``.
 """
 
+from benchcore.datasets import DATASETS, uses_hflip
 from pipelines.data.arrays import (
-    DATASETS,
     ImageArrayDataset,
     load_image_set,
     make_dataset,
     to_model_range,
     to_uint8,
-    uses_hflip,
 )
 from pipelines.data.errors import (
     ChecksumError,

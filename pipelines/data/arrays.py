@@ -14,19 +14,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from benchcore.datasets import uses_hflip
 from pipelines.data.errors import DataFormatError, DataNotFoundError
 
-DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "celeba")
-
-# The reference trains CIFAR-10 and CelebA with RandomHorizontalFlip.
-_HFLIP = frozenset({"cifar10", "celeba"})
-
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def uses_hflip(dataset: str) -> bool:
-    """Return whether the reference augments this dataset with random horizontal flips."""
-    return dataset in _HFLIP
 
 
 def to_model_range(images_uint8: torch.Tensor) -> torch.Tensor:

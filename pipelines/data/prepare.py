@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 # torchvision is imported where it is used: importing it pulls in torch._dynamo (seconds:
 # docs/performance.md), which the stages reading prepared arrays (train, sample, ...) never need.
-from fsvae.contract import dataset_shape
-from pipelines.data.arrays import DATASETS, as_nhwc, load_image_set, uses_hflip
-from pipelines.data.atomic import atomic_target
+from benchcore.datasets import DATASETS, dataset_facts, dataset_shape, uses_hflip
+from pipelines.data.arrays import as_nhwc, load_image_set
+from pipelines.data.atomic import atomic_target, write_json_atomic, write_text_atomic
 from pipelines.data.checksums import file_digests
 from pipelines.data.errors import NotPreparedError
 from pipelines.data.sources import RawDataset, RawSplit, load_source, resolve_mirror
@@ -49,15 +49,16 @@ def reference_transform(dataset: str) -> Transform:
     """
     from torchvision import transforms  # lazy: see the note at the imports
 
-    _, height, width = dataset_shape(dataset)
-    if dataset == "celeba":
-        return transforms.Compose([transforms.CenterCrop(148), transforms.Resize((height, width))])
-    return transforms.Resize((height, width))
+    facts = dataset_facts(dataset)
+    resize = transforms.Resize((facts.size, facts.size))
+    if facts.center_crop:
+        return transforms.Compose([transforms.CenterCrop(facts.center_crop), resize])
+    return resize
 
 
 def describe_preprocessing(dataset: str, preprocessed: bool) -> str:
     """Say in words what was done to the pixels (stored in meta.json)."""
-    chain = "CenterCrop(148) -> Resize((64, 64))" if dataset == "celeba" else "Resize((32, 32))"
+    chain = " -> ".join(dataset_facts(dataset).preprocessing_steps)
     done = (
         "source images were already at 64x64 (see source notes); stored as is"
         if preprocessed
@@ -118,7 +119,7 @@ def _custom_source(path: Path, dataset: str) -> tuple[RawDataset, Transform | No
     native = train.shape[1:3]
     if native == (height, width) and train.shape[3] == channels:
         return raw, None
-    if dataset == "celeba" and native == (218, 178):
+    if dataset_facts(dataset).center_crop and native == dataset_facts(dataset).original_size:
         return raw, reference_transform(dataset)  # full-size aligned faces: reference framing
     from torchvision import transforms  # lazy: see the note at the imports
 
@@ -131,12 +132,6 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
             np.savez(handle, **arrays)
         sha256, _ = file_digests(tmp)
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_target(path) as tmp, open(tmp, "x") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
 
 
 def _is_current(out_dir: Path, request: dict[str, Any]) -> bool:
@@ -251,7 +246,7 @@ def prepare_dataset(
             "pillow": PIL.__version__,
         },
     }
-    _write_json(out_dir / "meta.json", meta)
+    write_json_atomic(out_dir / "meta.json", meta)
     return out_dir
 
 
@@ -275,9 +270,7 @@ def write_provenance(prepared_root: str | Path, dataset: str, record_dir: str | 
     path = Path(record_dir) / f"{dataset}.json"
     text = json.dumps(provenance_record(load_meta(prepared_root, dataset)), indent=2) + "\n"
     if not path.is_file() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_target(path) as tmp, open(tmp, "x") as handle:
-            handle.write(text)
+        write_text_atomic(path, text)
     return path
 
 

@@ -69,6 +69,24 @@ def _use_official(started: bool, subset_here: bool, mirror: Path | None, downloa
     return download or not subset_here
 
 
+def _subset_source(
+    data_root: Path,
+    mirror: Path | None,
+    files: list[dict[str, object]],
+    lossy_jpeg: dict[str, bool],
+    notes: list[str],
+) -> dict[str, object]:
+    """The provenance of an offline subset from the mirror (keys in meta.json's order)."""
+    return {
+        "kind": "offline-subset",
+        "origin": _subset_origin(data_root, mirror),
+        "official_split": False,
+        "files": files,
+        "lossy_jpeg": lossy_jpeg,
+        "notes": notes,
+    }
+
+
 def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
     from torchvision import datasets as tvd  # lazy: importing torchvision costs seconds
 
@@ -112,17 +130,16 @@ def _cifar10(data_root: Path, mirror: Path | None, download: bool) -> RawDataset
     files = _mirror_files([CIFAR_TRAIN_NPZ, CIFAR_TEST_NPZ], data_root, mirror)
     train = _npz(data_root / CIFAR_TRAIN_NPZ, "images", "labels")
     test = _npz(data_root / CIFAR_TEST_NPZ, "images", "labels")
-    source = {
-        "kind": "offline-subset",
-        "origin": _subset_origin(data_root, mirror),
-        "official_split": False,
-        "files": files,
-        "lossy_jpeg": {"train": False, "test": True},
-        "notes": [
+    source = _subset_source(
+        data_root,
+        mirror,
+        files,
+        {"train": False, "test": True},
+        [
             "train = data_batch_1[0:4000], lossless",
             "test = 500 per class decoded from JPEG q75 copies (LOSSY): not for FID numbers",
         ],
-    }
+    )
     return RawDataset(
         RawSplit(train["images"], labels=train["labels"]),
         RawSplit(test["images"], labels=test["labels"]),
@@ -189,19 +206,18 @@ def _celeba(data_root: Path, mirror: Path | None, download: bool) -> RawDataset:
     data = _npz(data_root / CELEBA_NPZ, "images", "image_id")
     images, ids = data["images"], data["image_id"]
     cut = len(images) - CELEBA_NPZ_TEST
-    source = {
-        "kind": "offline-subset",
-        "origin": _subset_origin(data_root, mirror),
-        "official_split": False,
-        "files": files,
-        "lossy_jpeg": {"train": True, "test": True},
-        "notes": [
+    source = _subset_source(
+        data_root,
+        mirror,
+        files,
+        {"train": True, "test": True},
+        [
             f"images {int(ids[0]):06d}-{int(ids[-1]):06d}, all from the official TRAIN partition",
             f"train = first {cut}, test = last {CELEBA_NPZ_TEST}: NOT the official test split",
             "already cropped and resized to 64 from half-size JPEG copies (~35 dB PSNR vs the "
             "reference pipeline): not pixel-identical, not for reference statistics",
         ],
-    }
+    )
     return RawDataset(RawSplit(images[:cut]), RawSplit(images[cut:]), source, preprocessed=True)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from pipelines.data import to_model_range, to_uint8
-from pipelines.metrics.assets import Asset, get_asset
+from pipelines.metrics.assets import get_asset
 from pipelines.metrics.autoencoder import (
     encode_batches,
     load_own_autoencoder,
@@ -33,19 +33,6 @@ from pipelines.metrics.protocol import (
 )
 
 PAPER_BATCH = 256
-
-
-def _explicit(asset: Asset, given: str | Path) -> Path:
-    # A file the user passed by hand is checked against the manifest like a cached one.
-    path = Path(given)
-    if not path.is_file():
-        raise MetricUnavailable(f"{asset.name} file {given} not found (passed by hand)")
-    found = asset.hash_of(path)
-    if not asset.matches(found):
-        raise MetricUnavailable(
-            f"{given} has {asset.kind} {found}, the published {asset.filename} has {asset.digest}"
-        )
-    return path
 
 
 class AutoencoderFD:
@@ -77,7 +64,9 @@ class AutoencoderFD:
             store = store or AssetStore.configure()
             w_asset, s_asset = get_asset(f"ae_weights/{dataset}"), get_asset(f"ae_stats/{dataset}")
             self.weights_path = (
-                _explicit(w_asset, paper_weights) if paper_weights else store.path(w_asset)
+                w_asset.check_given(paper_weights, f"{w_asset.name} file")
+                if paper_weights
+                else store.path(w_asset)
             )
             self.stats_path = store.path(s_asset)
             self.ae = paper_autoencoder(dataset)

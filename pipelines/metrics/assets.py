@@ -10,16 +10,14 @@ base (``$FSVAE_ASSET_URL``). :mod:`pipelines.metrics.fetch` provides the files.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.data.arrays import DATASETS
-from pipelines.metrics.protocol import git_blob_id
+from benchcore.datasets import DATASETS
+from pipelines.metrics.protocol import MetricUnavailable, git_blob_id, sha256_file
 
 HASH_KINDS = ("git-blob", "sha256-prefix", "sha256")
-_CHUNK = 1 << 20
 
 AUTHORS_COMMIT = "ffadb3d4bf4fe02927acb241ac11e6ad693c22dc"
 AUTHORS_URL = f"https://github.com/kamata1729/FullySpikingVAE/raw/{AUTHORS_COMMIT}/metrics/"
@@ -70,19 +68,38 @@ class Asset:
 
     def hash_of(self, path: str | Path) -> str:
         """Return the hash of a file in this asset's kind (the full hex digest)."""
-        if self.kind == "git-blob":
-            return git_blob_id(path)
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return git_blob_id(path) if self.kind == "git-blob" else sha256_file(path)
 
     def matches(self, found: str) -> bool:
         """Whether a digest from :meth:`hash_of` is the published one."""
         if self.kind == "sha256-prefix":
             return found.startswith(self.digest)
         return found == self.digest
+
+    def check_given(self, given: str | Path, what: str) -> Path:
+        """Check a file the user passed by hand against the manifest, like a cached one.
+
+        Args:
+            given: The file.
+            what: What it is, for the error message (e.g. ``paper FID statistics``).
+
+        Returns:
+            The path.
+
+        Raises:
+            MetricUnavailable: If it is missing or its digest is not the published one.
+
+        """
+        path = Path(given)
+        if not path.is_file():
+            raise MetricUnavailable(f"{what} {given} not found (passed by hand)")
+        found = self.hash_of(path)
+        if not self.matches(found):
+            kind = "git blob id" if self.kind == "git-blob" else self.kind
+            raise MetricUnavailable(
+                f"{given} has {kind} {found}, the published {self.filename} has {self.digest}"
+            )
+        return path
 
 
 def _authors(

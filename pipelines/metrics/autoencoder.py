@@ -9,9 +9,8 @@ trains our own copy per dataset (MSE only, AdamW lr 1e-3, seeded) as a pipeline 
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipelines.data import load_split, to_model_range
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.metrics.frechet import gaussian_stats
 from pipelines.metrics.protocol import version_of
 from pipelines.process.device import describe
@@ -250,8 +250,6 @@ def encode_batches(
 
     """
     if train_mode_bn:
-        import copy
-
         ae = copy.deepcopy(ae).train()
         for m in ae.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -334,13 +332,8 @@ def train_autoencoder(
         "test_count": int(len(test)),
         "torch": version_of("torch"),
     }
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        state = {k: v.cpu() for k, v in ae.state_dict().items()}  # loads on any machine
-        torch.save({**record, "state_dict": state}, handle)
-    os.replace(tmp, out_path)
+    state = {k: v.cpu() for k, v in ae.state_dict().items()}  # loads on any machine
+    save_torch_atomic({**record, "state_dict": state}, out_path)
     return record
 
 

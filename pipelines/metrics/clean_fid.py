@@ -25,7 +25,7 @@ from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import load_stats
 from pipelines.metrics.frechet import frechet_distance_to
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
-from pipelines.metrics.protocol import MetricUnavailable, git_blob_id, prefixed, version_of
+from pipelines.metrics.protocol import git_blob_id, prefixed, version_of
 
 
 def find_paper_fid_stats(
@@ -50,15 +50,9 @@ def find_paper_fid_stats(
     if stats is None:
         return (store or AssetStore.configure()).path(asset)
     path = Path(stats)
-    path = path / asset.filename if path.is_dir() else path
-    if not path.is_file():
-        raise MetricUnavailable(f"paper FID statistics {stats} not found (passed by hand)")
-    found = asset.hash_of(path)
-    if not asset.matches(found):
-        raise MetricUnavailable(
-            f"{stats} has git blob id {found}, the published {asset.filename} has {asset.digest}"
-        )
-    return path
+    return asset.check_given(
+        path / asset.filename if path.is_dir() else path, "paper FID statistics"
+    )
 
 
 class CleanFIDPaper:

@@ -1,7 +1,9 @@
-"""Operation-count conventions applied to the records of :class:`fsvae.stats.SpikeRecorder`.
+"""Operation-count conventions applied to the spike recorder's records.
+
+The recorder is :class:`fsvae.spike_recorder.SpikeRecorder`.
 
 The records describe the plain layer-by-layer computation (the recorder turns a model's
-``fast`` shortcuts off), so every count here is the same whatever the model ran with.
+``use_shortcuts`` off), so every count here is the same whatever the model ran with.
 Three conventions (docs/metrics.md, "Computational cost"):
 
 * **reference**: the counters of the FSVAE reference code (``CountMulAddANN`` for a
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from fsvae.stats import SpikeRecorder, SynapseCall
+from fsvae.spike_recorder import SpikeRecorder, SynapseCall
 
 FIRST_LAYER = ("per_step", "once")
 OUTPUT_LAYER = ("per_step", "integrated")

@@ -1,7 +1,7 @@
 """Measure a checkpoint's computational cost under every convention: one JSON per model.
 
 The same first ``num_images`` images of the test split, in eval mode, for every model;
-counts come from the one instrumentation path (:class:`fsvae.stats.SpikeRecorder`,
+counts come from the one instrumentation path (:class:`fsvae.spike_recorder.SpikeRecorder`,
 plain computation) and the conventions of :mod:`pipelines.metrics.cost_conventions`.
 Two tasks:
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipelines.data.atomic import atomic_target
+from pipelines.data.atomic import write_json_atomic
 
 COLLAPSE_RATIO = 0.05
 MAX_COMPARED = 256  # pairwise distances grow as n^2; 256 images (32,640 pairs) suffice
@@ -119,11 +119,7 @@ def diversity_path(samples_dir: str | Path, name: str) -> Path:
 
 def write_diversity(path: str | Path, diversity: Diversity) -> None:
     """Write the record atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(path) as tmp, open(tmp, "x") as handle:
-        json.dump(diversity.to_json(), handle, indent=2)
-        handle.write("\n")
+    write_json_atomic(path, diversity.to_json())
 
 
 def load_diversity(path: str | Path) -> Diversity | None:

@@ -9,10 +9,7 @@ metric that cannot run is recorded as unavailable with the reason; the others go
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ import torch
 
 from fsvae.contract import GenerativeModel
 from pipelines.data import load_split, to_model_range
+from pipelines.data.atomic import write_json_atomic
 from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.image_input import (
     check_model_images,
@@ -35,6 +33,7 @@ from pipelines.metrics.protocol import MetricUnavailable, unavailable, version_o
 from pipelines.metrics.registry import MetricContext, metric_names, metric_spec, resolve_metrics
 from pipelines.metrics.spikes import SpikingCost
 from pipelines.process.device import describe
+from pipelines.sampling import generate
 
 
 @dataclass
@@ -183,28 +182,6 @@ def run_sample_metrics(
     return out
 
 
-@torch.no_grad()
-def generate(model: GenerativeModel, n: int, s: EvalSettings) -> torch.Tensor:
-    """Draw n images in [-1, 1] from a model in eval mode with a seeded generator."""
-    model.eval()
-    gen = torch.Generator(device=s.device).manual_seed(s.seed)
-    chunks = []
-    for start in range(0, n, s.gen_batch_size):
-        chunks.append(model.sample(min(s.gen_batch_size, n - start), generator=gen).float().cpu())
-    return torch.cat(chunks)
-
-
-def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
-    """Write JSON to a temporary file next to ``path`` and rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-    os.replace(tmp, path)
-
-
 def evaluate_checkpoint(
     checkpoint_path: str | Path,
     prepared_root: str | Path,
@@ -242,7 +219,7 @@ def evaluate_checkpoint(
             metrics.update(_guarded(name, compute))
     if s.wanted("samples"):
         n_max = max(s.num_samples, s.num_afd_samples or 0)
-        samples = generate(model, n_max, s)
+        samples = generate(model, n_max, s.seed, s.gen_batch_size, progress=s.progress)
         metrics["samples_num"] = n_max
         metrics["samples_seed"] = s.seed
         metrics.update(run_sample_metrics(samples, dataset, prepared_root, s))
@@ -260,7 +237,7 @@ def evaluate_checkpoint(
         "metrics": metrics,
     }
     if out_path is not None:
-        write_json_atomic(record, out_path)
+        write_json_atomic(out_path, record)
     return record
 
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from pipelines.data import load_split, to_uint8
+from pipelines.data.atomic import save_npz_atomic
 from pipelines.metrics.frechet import frechet_distance_to, gaussian_stats
 from pipelines.metrics.inception import WeightsFile, build_fid_inception
 from pipelines.metrics.protocol import prefixed, version_of
@@ -153,10 +154,7 @@ class ReferenceStats:
             "pytorch_fid": version_of("pytorch-fid"),
             "memory_format": MEMORY_FORMAT,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, mu=mu, sigma=sigma, meta=json.dumps(meta))
-        tmp.replace(path)
+        save_npz_atomic(path, mu=mu, sigma=sigma, meta=json.dumps(meta))
         return mu, sigma, len(images)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fsvae.contract import dataset_shape
+from benchcore.datasets import DATASET_FACTS, dataset_facts, dataset_shape
 from pipelines.data import DataFormatError, DataNotFoundError, load_image_set, reference_transform
 from pipelines.data.arrays import to_uint8
 from pipelines.data.prepare import preprocess_split
@@ -39,9 +39,9 @@ from pipelines.metrics.registry import metric_spec
 VALUE_RANGES = MappingProxyType(
     {"[0,1]": (0.0, 1.0), "[-1,1]": (-1.0, 1.0), "[0,255]": (0.0, 255.0)}
 )
-# The reference's transform is defined for these original sizes (H, W) only.
+# The reference's transform is defined for these original sizes (H, W) only (CIFAR-10: none).
 ORIGINAL_SIZES = MappingProxyType(
-    {"mnist": (28, 28), "fashion-mnist": (28, 28), "celeba": (218, 178)}
+    {n: f.original_size for n, f in DATASET_FACTS.items() if f.original_size != f.shape[1:]}
 )
 # Float noise allowed beyond a declared bound, as a fraction of the range (values are clamped).
 RANGE_TOLERANCE = 1e-4
@@ -240,9 +240,7 @@ def to_protocol(
                 f"{source}: --resize applies the paper's {dataset} preprocessing ({paper}), "
                 f"found {found_hw[0]}x{found_hw[1]} images {images.shape}; resize them yourself"
             )
-        chain = (
-            "CenterCrop(148) then Resize((64, 64))" if dataset == "celeba" else "Resize((32, 32))"
-        )
+        chain = " then ".join(dataset_facts(dataset).preprocessing_steps)
         steps.append(
             f"resized {found_hw[0]}x{found_hw[1]} -> {height}x{width} with the paper's "
             f"preprocessing (torchvision {chain} on PIL images, bilinear)"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -27,6 +26,7 @@ from unittest import mock
 import torch
 from pytorch_fid import inception as pf_inception
 
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.metrics.assets import get_asset
 from pipelines.metrics.fetch import AssetCorrupt, AssetStore, AssetUnavailable
 from pipelines.metrics.protocol import MetricUnavailable, sha1_file, sha256_file, version_of
@@ -129,18 +129,6 @@ def convert_torchscript(ts_path: str | Path) -> dict[str, torch.Tensor]:
     return out
 
 
-def _save_atomic(state: dict[str, torch.Tensor], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _local(path: str | Path, source: str) -> WeightsFile:
     path = Path(path)
     if not path.is_file():
@@ -203,7 +191,7 @@ def resolve_fid_weights(
         sha1 = sha1_file(ts)
         if sha1 != TORCHSCRIPT_SHA1:
             raise MetricUnavailable(f"{ts} has sha1 {sha1}, expected {TORCHSCRIPT_SHA1}")
-        _save_atomic(convert_torchscript(ts), target)
+        save_torch_atomic(convert_torchscript(ts), target)
         source = (
             f"converted from {TORCHSCRIPT_PACKAGE} {version_of(TORCHSCRIPT_PACKAGE)} "
             f"default_1.pt (sha1 {sha1})"

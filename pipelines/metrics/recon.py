@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from fsvae.contract import GenerativeModel
+from benchcore.contract import GenerativeModel
 from pipelines.data import to_model_range
 
 

@@ -1,9 +1,9 @@
 """Spiking cost: firing rates, synaptic operations (NeuroBench definitions), energy estimate.
 
-Counted from the records of :class:`fsvae.stats.SpikeRecorder`, the project's one
+Counted from the records of :class:`fsvae.spike_recorder.SpikeRecorder`, the project's one
 spike-instrumentation path (the tests and ``spike_stats`` read the same records). The
-recorder runs a model's plain computation, so no number here depends on its ``fast``
-shortcuts; what the first layer (repeated image) and the output layer (after the time
+recorder runs a model's plain computation, so no number here depends on its shortcuts
+(``use_shortcuts``); what the first layer (repeated image) and the output layer (after the time
 integration) are charged is the declared :class:`CountConvention`, recorded in
 ``cost_<label>_convention``. Definitions (NeuroBench; docs/metrics.md):
 
@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from fsvae.stats import SpikeRecorder, layer_ops
+from fsvae.spike_recorder import SpikeRecorder, layer_ops
 from pipelines.metrics.cost_conventions import (
     CountConvention,
     activation_sparsity,

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+import torch.distributed as dist
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -48,9 +51,6 @@ class DistContext:
             The context; a single-process one when no distributed job is set up.
 
         """
-        import torch
-        import torch.distributed as dist
-
         owns = False
         cuda = torch.device(device).type == "cuda"
         if not dist.is_initialized():
@@ -74,16 +74,12 @@ class DistContext:
     def barrier(self) -> None:
         """Wait for every rank (no-op in a single process)."""
         if self.world > 1:
-            import torch.distributed as dist
-
             dist.barrier()
 
     def all_gather(self, obj: Any) -> list[Any]:
         """Every rank's ``obj``, in rank order (``[obj]`` in a single process)."""
         if self.world == 1:
             return [obj]
-        import torch.distributed as dist
-
         out: list[Any] = [None] * self.world
         dist.all_gather_object(out, obj)
         return out
@@ -92,9 +88,6 @@ class DistContext:
         """Rank 0's ``obj`` on every rank."""
         if self.world == 1:
             return obj
-        import torch
-        import torch.distributed as dist
-
         box = [obj]
         dist.broadcast_object_list(box, src=0, device=torch.device(self.device))
         return box[0]
@@ -103,9 +96,6 @@ class DistContext:
         """Element-wise sum of ``values`` over ranks (for logging; identity in one process)."""
         if self.world == 1:
             return values
-        import torch
-        import torch.distributed as dist
-
         t = torch.tensor(values, dtype=torch.float64, device=self.device)
         dist.all_reduce(t)
         return t.cpu().tolist()
@@ -113,6 +103,4 @@ class DistContext:
     def shutdown(self) -> None:
         """Destroy the process group if :meth:`from_env` created it."""
         if self.owns_group:
-            import torch.distributed as dist
-
             dist.destroy_process_group()

@@ -25,7 +25,14 @@ import os
 import time
 from pathlib import Path
 
+import psutil
+
+# torch is imported inside the functions that set threads: pipelines.cli imports this
+# module before it parses, and `fsvae-bench --help` never loads torch
+# (tests/pipelines/test_cli_imports.py).
+from pipelines.params import load_params
 from pipelines.process.allocator import tune_allocator
+from pipelines.process.settings import RuntimeSettings
 
 # Commands whose outputs hold, or feed, a reported number (weights, statistics, samples,
 # metrics): they run with the declared thread count, never one chosen from the load.
@@ -85,8 +92,6 @@ def default_num_threads() -> int:
     """PyTorch's default thread count: ``OMP_NUM_THREADS``, else the usable physical cores."""
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
-    import psutil
-
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
     return max(1, min(physical, usable or physical))
@@ -123,12 +128,8 @@ def declared_threads(params_path: str | Path = "params.yaml") -> int:
         ValueError: On an unknown runtime key or a count below 1.
 
     """
-    from pipelines.process.settings import RuntimeSettings
-
     params: dict = {}
     if Path(params_path).is_file():
-        from pipelines.params import load_params
-
         params = load_params(params_path)
     count = RuntimeSettings.from_params(params).cpu_threads
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:

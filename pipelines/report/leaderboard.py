@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from pipelines.data.atomic import write_text_atomic as write_atomic  # noqa: F401 (re-export)
 from pipelines.report.leaderboard_rules import feature_network
 from pipelines.report.measurements import (
     DATASET_LABELS,
@@ -275,17 +274,3 @@ def to_csv_text(rows: Iterable[Mapping[str, str]], header: bool = True) -> str:
         writer.writeheader()
     writer.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
     return buffer.getvalue()
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a file through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

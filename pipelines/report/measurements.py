@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from benchcore.datasets import DATASET_LABELS  # our names -> quoted/'s spelling
 from pipelines.metrics.registry import (  # noqa: F401 - PAPER_PROTOCOL, TABLE1_METRICS re-exported
     PAPER_PROTOCOL,
     TABLE1_METRICS,
@@ -24,10 +25,6 @@ from pipelines.metrics.registry import (  # noqa: F401 - PAPER_PROTOCOL, TABLE1_
     variants,
 )
 
-# Our dataset names -> the spelling used by quoted/published-results.csv.
-DATASET_LABELS = MappingProxyType(
-    {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10", "celeba": "CelebA"}
-)
 # Our model names -> the model column of the published Table 1 rows in the quoted file
 # (ESVAE's own Table I uses the same metric code, so its rows share the paper protocol).
 TABLE1_MODELS = MappingProxyType(

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from fsvae.layers import TdBatchNorm
+from fsvae.membrane_output import MembraneOutput, weighted_time_sum
 from fsvae.model import FSVAE
 from fsvae.neurons import LIF
-from fsvae.readout import MembraneOutput, weighted_time_sum
 from pipelines.process.allocator import tune_allocator
 from tests.fsvae.test_model import lively
 
@@ -17,7 +17,7 @@ def _pair(steps: int = 4) -> tuple[FSVAE, FSVAE]:
     torch.manual_seed(0)
     fast = FSVAE.build("mnist", n_steps=steps)
     plain = copy.deepcopy(fast)
-    plain.fast = False
+    plain.use_shortcuts = False
     return fast, plain
 
 
@@ -126,3 +126,13 @@ def test_bf16_autocast_keeps_spikes_mostly_and_state_fp32():
         loss = fast.loss(x)["loss"]
     loss.backward()
     assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in fast.parameters())
+
+
+def test_fast_is_a_deprecated_alias_of_use_shortcuts():
+    model = FSVAE.build("mnist", n_steps=2)
+    assert model.use_shortcuts is True
+    with pytest.warns(DeprecationWarning, match="use_shortcuts"):
+        model.fast = False
+    assert model.use_shortcuts is False
+    with pytest.warns(DeprecationWarning):
+        assert model.fast is False

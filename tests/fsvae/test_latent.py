@@ -1,6 +1,6 @@
 import torch
 
-from fsvae.latent import draw_indices, pick, sample_posterior, sample_prior
+from fsvae.autoregressive_latent import draw_indices, pick, sample_posterior, sample_prior
 from fsvae.model import FSVAE
 from tests.fsvae.test_model import lively
 

@@ -63,9 +63,9 @@ def test_fused_gradient_matches_plain_autograd():
 
 
 def test_channels_last_and_chunking(monkeypatch):
-    import fsvae.neurons as neurons
+    import fsvae.fused_lif as fused_lif
 
-    monkeypatch.setattr(neurons, "_CHUNK", 7)
+    monkeypatch.setattr(fused_lif, "_CHUNK", 7)
     neuron = LIF()
     x = 0.4 * torch.randn(6, 2 * 3, 5, 4, 4, dtype=torch.float64)
     x_cl = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (6, 6))
@@ -99,7 +99,7 @@ def test_neuron_is_snntorch_neuron_without_registry_entry():
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "repeated"])
 def test_whole_step_path_is_bit_identical_to_cpu_chunks(monkeypatch, dtype, layout):
     """The path of non-CPU devices (whole steps, no chunks) gives the CPU's exact bits."""
-    import fsvae.neurons as neurons
+    import fsvae.fused_lif as fused_lif
 
     torch.manual_seed(0)
     neuron = LIF(surrogate_half_width=0.4)  # height 1.25: the scaled window too
@@ -119,8 +119,8 @@ def test_whole_step_path_is_bit_identical_to_cpu_chunks(monkeypatch, dtype, layo
     weight = torch.randn(9, 6, 5, 4, 4, dtype=dtype)
     results = []
     for chunked in (True, False):
-        monkeypatch.setattr(neurons, "_cache_chunked", lambda _x, c=chunked: c)
-        monkeypatch.setattr(neurons, "_CHUNK", 37)  # several chunks on the CPU path
+        monkeypatch.setattr(fused_lif, "_cache_chunked", lambda _x, c=chunked: c)
+        monkeypatch.setattr(fused_lif, "_CHUNK", 37)  # several chunks on the CPU path
         out = neuron(make())
         (grad,) = torch.autograd.grad((out * weight).sum(), leaf)
         results.append((out, grad))

@@ -30,17 +30,17 @@ def test_counts_are_identical_with_fast_path_on_and_off(cls):
     model = cls.build("mnist", n_steps=16).eval()
     results = {}
     for fast in (True, False):
-        model.fast = fast
+        model.use_shortcuts = fast
         results[fast] = _costs(model, x)
-        assert model.fast is fast  # restored after the measurement
+        assert model.use_shortcuts is fast  # restored after the measurement
     assert results[True] == results[False]
     assert results[True]["cost_recon_synops_ac_per_sample"] > 0
     # The same records serve the model's own statistics.
-    model.fast = True
+    model.use_shortcuts = True
     with torch.no_grad(), model.recording_spikes():
         model.reconstruct(x, generator=torch.Generator().manual_seed(0))
         fast_stats = model.spike_stats()
-    model.fast = False
+    model.use_shortcuts = False
     with torch.no_grad(), model.recording_spikes():
         model.reconstruct(x, generator=torch.Generator().manual_seed(0))
         assert model.spike_stats() == fast_stats

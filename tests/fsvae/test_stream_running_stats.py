@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from fsvae.latent import prior_input
+from fsvae.autoregressive_latent import prior_input
 from fsvae.layers import BlockState, NeuronParams, SpikingBlock
 from fsvae.model import FSVAE
 from fsvae.tdbn import TdBatchNorm

@@ -12,8 +12,9 @@ from pipelines.checkpoint import load_checkpoint
 from pipelines.metrics.evaluate import EvalSettings, evaluate_checkpoint
 from pipelines.process.distributed import DistContext
 from pipelines.process.settings import RuntimeSettings
-from pipelines.train import Trainer, _LossModule
+from pipelines.train import Trainer
 from pipelines.train_config import TrainConfig
+from pipelines.train_parts import LossModule
 from tests.gpu.conftest import MODELS, on_device
 
 pytestmark = pytest.mark.gpu
@@ -123,7 +124,7 @@ def test_one_process_ddp_step_and_collectives(gpu):
         torch.manual_seed(0)
         model = build_model("fsvae", "mnist", n_steps=gpu.n_steps).to(device)
         ids = [device] if backend == "nccl" else None
-        ddp = torch.nn.parallel.DistributedDataParallel(_LossModule(model), device_ids=ids)
+        ddp = torch.nn.parallel.DistributedDataParallel(LossModule(model), device_ids=ids)
         x = torch.rand(gpu.batch, *model.input_shape, device=device) * 2 - 1
         torch.manual_seed(1)
         ddp(x)["loss"].backward()  # gradients all-reduced over the group

@@ -8,7 +8,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
-from fsvae.contract import GenerativeModel, ModelConfig
+from benchcore.contract import GenerativeModel, ModelConfig
 from pipelines.train import Trainer
 from pipelines.train_config import TrainConfig
 

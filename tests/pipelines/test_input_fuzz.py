@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fsvae.contract import dataset_shape
+from benchcore.datasets import dataset_shape
 from pipelines.cli import main
 from pipelines.data import DATASETS
 from pipelines.metrics import evaluate

@@ -12,7 +12,8 @@ import psutil
 import pytest
 import torch
 
-from pipelines.checkpoint import remove_stale_temporaries, save_atomic
+from pipelines.checkpoint import remove_stale_temporaries
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.lifecycle import Stopped, dvc_ancestors, stoppable
 from pipelines.train import Trainer
 from pipelines.train_config import TrainConfig
@@ -46,7 +47,7 @@ def test_an_ignored_hangup_stays_ignored():
 
 def test_stop_during_checkpoint_save_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    save_atomic({"version": 1}, path)
+    save_torch_atomic({"version": 1}, path)
     real_save = torch.save
 
     def save_then_stop(obj, handle):
@@ -56,7 +57,7 @@ def test_stop_during_checkpoint_save_keeps_the_old_file_and_no_temporary(tmp_pat
 
     monkeypatch.setattr(torch, "save", save_then_stop)
     with pytest.raises(Stopped), stoppable(watch_dvc=False):
-        save_atomic({"version": 2}, path)
+        save_torch_atomic({"version": 2}, path)
     assert torch.load(path)["version"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
 

@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from pipelines.checkpoint import load_checkpoint, load_model, save_atomic
+from pipelines.checkpoint import load_checkpoint, load_model
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.train import Trainer, epoch_batches
 from pipelines.train_config import TrainConfig
 
@@ -160,7 +161,7 @@ def test_changed_settings_refuse_to_resume(prepared_mnist, tmp_path):
 
 def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.pt"
-    save_atomic({"a": 1}, path)
+    save_torch_atomic({"a": 1}, path)
 
     def broken_save(obj, handle):
         handle.write(b"partial")
@@ -168,7 +169,7 @@ def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError):
-        save_atomic({"a": 2}, path)
+        save_torch_atomic({"a": 2}, path)
     monkeypatch.undo()
     assert torch.load(path) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
@@ -197,7 +198,7 @@ def test_amp_option_trains_and_resumes_old_checkpoints(prepared_mnist, tmp_path)
     for name in ("amp", "compile", "tune_allocator"):
         del ckpt["train_config"][name]
     ckpt["train_config"]["amp"] = True  # as if saved before the field existed but equal
-    save_atomic(ckpt, tmp_path / "amp" / "last.pt")
+    save_torch_atomic(ckpt, tmp_path / "amp" / "last.pt")
     again = Trainer(
         TrainConfig(**{**TINY, "epochs": 1, "amp": True}), prepared_mnist, tmp_path / "amp"
     )

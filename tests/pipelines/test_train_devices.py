@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.checkpoint import load_checkpoint, save_atomic
+from pipelines.checkpoint import load_checkpoint
 from pipelines.cli import main
+from pipelines.data.atomic import save_torch_atomic
 from pipelines.params import train_config
 from pipelines.process.settings import RuntimeSettings
 from pipelines.train import Trainer
@@ -88,7 +89,7 @@ def test_resume_keeps_rng_states_on_the_cpu(prepared_mnist, tmp_path):
     ckpt = load_checkpoint(tmp_path / "last.pt")
     ckpt.pop("runtime", None)
     ckpt["train_config"]["device"] = "meta"  # older checkpoints named it in their settings
-    save_atomic(ckpt, tmp_path / "last.pt")
+    save_torch_atomic(ckpt, tmp_path / "last.pt")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert _trainer(prepared_mnist, tmp_path, "meta", max_steps=2).resume()
@@ -117,7 +118,7 @@ def test_trainer_turns_tf32_off(prepared_mnist, tmp_path):
 def _pretend_written_on(path, device):
     ckpt = load_checkpoint(path)
     ckpt["runtime"] = {**ckpt["runtime"], "device": device}
-    save_atomic(ckpt, path)
+    save_torch_atomic(ckpt, path)
 
 
 def test_gpu_checkpoint_on_the_cpu_is_one_clear_line(prepared_mnist, tmp_path):
@@ -145,7 +146,7 @@ def test_checkpoint_from_another_gpu_resumes(prepared_mnist, tmp_path):
     ckpt = load_checkpoint(tmp_path / "last.pt")
     del ckpt["runtime"]
     ckpt["train_config"]["device"] = "auto"  # where older checkpoints kept it
-    save_atomic(ckpt, tmp_path / "last.pt")
+    save_torch_atomic(ckpt, tmp_path / "last.pt")
     assert _trainer(prepared_mnist, tmp_path, max_steps=2).resume()
 
 

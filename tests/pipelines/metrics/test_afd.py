@@ -67,7 +67,7 @@ def test_wrong_file_is_rejected_by_blob_id(tmp_path):
     bad = tmp_path / "mnist_64.pth"
     bad.write_bytes(b"not the published file")
     store = AssetStore(cache_dir=tmp_path, online=False)
-    with pytest.raises(MetricUnavailable, match="git-blob .* the published mnist_64.pth"):
+    with pytest.raises(MetricUnavailable, match="git blob id .* the published mnist_64.pth"):
         AutoencoderFD("mnist", "paper", store, paper_weights=bad)
 
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from baselines.ann_vae import VanillaVAE
-from fsvae.stats import SpikeRecorder
+from fsvae.spike_recorder import SpikeRecorder
 from pipelines.metrics.cost_conventions import (
     CountConvention,
     reference_ann,

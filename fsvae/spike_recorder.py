@@ -7,12 +7,13 @@ leaves one record (:class:`SynapseCall` or :class:`NeuronCall`) with everything 
 operation counts need: input size, non-zeros, sum, whether the input is binary or the
 same at every time step, dense and effective connection counts, output size.
 
-While recording, a model with a ``fast`` attribute runs its plain layer-by-layer
-computation (``fast = False``; restored afterwards): the shortcuts (the first conv run
-once on the repeated image, the output convT after the time integration) compute the
-same function with fewer operations, and what is counted must be the network, not the
-shortcut. Which of the two a cost figure charges is then a declared convention applied
-to these records (``pipelines/metrics/cost_conventions.py``, docs/metrics.md).
+While recording, a model with a ``use_shortcuts`` attribute runs its plain
+layer-by-layer computation (``use_shortcuts = False``; restored afterwards): the
+shortcuts (the first conv run once on the repeated image, the output convT after the
+time integration) compute the same function with fewer operations, and what is
+counted must be the network, not the shortcut. Which of the two a cost figure charges
+is then a declared convention applied to these records
+(``pipelines/metrics/cost_conventions.py``, docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class SpikeRecorder:
         config = getattr(model, "config", None)
         self.steps = int(steps if steps is not None else getattr(config, "n_steps", 1))
         self._handles: list[Any] = []
-        self._saved_fast: bool | None = None
+        self._saved_shortcuts: bool | None = None
         # Dense counts depend on the layer and the input shape only: computed once each.
         self._dense: dict[tuple[str, tuple[int, ...]], int] = {}
         self.synapses: list[SynapseCall] = []
@@ -168,18 +169,18 @@ class SpikeRecorder:
                 self._handles.append(module.register_forward_hook(self._neuron_hook(name)))
             elif isinstance(module, SYNAPTIC_TYPES):
                 self._handles.append(module.register_forward_hook(self._synapse_hook(name)))
-        if hasattr(self._model, "fast"):
-            self._saved_fast = bool(self._model.fast)
-            self._model.fast = False
+        if hasattr(self._model, "use_shortcuts"):
+            self._saved_shortcuts = bool(self._model.use_shortcuts)
+            self._model.use_shortcuts = False
 
     def stop(self) -> None:
-        """Remove the hooks and restore ``fast``; the last records stay readable."""
+        """Remove the hooks and restore ``use_shortcuts``; the last records stay readable."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        if self._saved_fast is not None:
-            self._model.fast = self._saved_fast
-            self._saved_fast = None
+        if self._saved_shortcuts is not None:
+            self._model.use_shortcuts = self._saved_shortcuts
+            self._saved_shortcuts = None
 
     def __enter__(self) -> SpikeRecorder:
         self.clear()
