@@ -22,18 +22,7 @@ from pipelines.params import train_config
 from pipelines.process.settings import RuntimeSettings
 from pipelines.train import Trainer
 from pipelines.train_config import TrainConfig
-
-TINY = dict(
-    model="ann_vae",
-    dataset="mnist",
-    epochs=2,
-    batch_size=32,
-    train_limit=96,
-    test_limit=32,
-    checkpoint_every=1,
-    seed=7,
-    weight_decay=0.01,
-)
+from tests.pipelines.test_train import TINY
 
 
 class Kill(Exception):
