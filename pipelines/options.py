@@ -79,3 +79,21 @@ def runtime_settings(args: argparse.Namespace) -> RuntimeSettings:
     path = Path(args.params)
     params = load_params(path) if path.exists() else {}
     return RuntimeSettings.from_params(params, device=args.device)
+
+
+def add_report_inputs(parser: argparse.ArgumentParser, params_help: str) -> None:
+    """Options of the commands that read committed results (tables, figures, leaderboard).
+
+    Args:
+        parser: The command's parser.
+        params_help: What the command reads from the params file.
+
+    """
+    from pipelines.report.measurements import DATA_RECORDS
+
+    parser.add_argument("--params", default="params.yaml", help=params_help)
+    parser.add_argument(
+        "--data-records",
+        default=DATA_RECORDS,
+        help="the data's provenance records, committed (default: %(default)s)",
+    )

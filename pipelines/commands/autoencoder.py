@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("cache") / args.dataset / "autoencoders" / f"{args.dataset}.pt")
     import torch
 
-    from pipelines.metrics.autoencoder import published_check, train_autoencoder
+    from pipelines.metrics.autoencoder import train_autoencoder
+    from pipelines.metrics.autoencoder_identity import published_check
 
     record = train_autoencoder(
         args.dataset, args.prepared, out, args.steps, args.batch_size, args.seed, device=device

@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipelines.options import add_report_inputs
 from pipelines.params import load_params
 from pipelines.report.leaderboard_commands import build
-from pipelines.report.measurements import DATA_RECORDS, load_measurements
+from pipelines.report.measurements import load_measurements
 
 HELP = "draw the metric figures and the training-loss figures"
 
@@ -25,13 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-dir", default="results/metrics", help="metrics JSON files")
     parser.add_argument("--runs-dir", default="runs", help="runs/<dataset>/<model>/ logs")
     parser.add_argument("--out-dir", default="results/figures", help="where the PNGs go")
-    parser.add_argument("--params", default="params.yaml", help="profile, datasets, models")
     parser.add_argument("--quoted", default="quoted/published-results.csv", help="paper values")
-    parser.add_argument(
-        "--data-records",
-        default=DATA_RECORDS,
-        help="the data's provenance records, committed (default: %(default)s)",
-    )
+    add_report_inputs(parser, "profile, datasets, models")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipelines.options import add_report_inputs
 from pipelines.params import load_params
 from pipelines.report.leaderboard import read_csv, to_csv_text, write_atomic
 from pipelines.report.leaderboard_commands import add_rows, add_score, build, compare_file
@@ -39,12 +40,7 @@ DEFAULT_OUT = "results/leaderboard.csv"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", default="params.yaml", help="params file (profile, data)")
-    parser.add_argument(
-        "--data-records",
-        default=DATA_RECORDS,
-        help="the data's provenance records, committed (default: %(default)s)",
-    )
+    add_report_inputs(parser, "params file (profile, data)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

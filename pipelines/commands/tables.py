@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 
+from pipelines.options import add_report_inputs
 from pipelines.params import load_params
-from pipelines.report.measurements import DATA_RECORDS, load_measurements
+from pipelines.report.measurements import load_measurements
 from pipelines.report.table1 import table1_rows
 from pipelines.report.table1_writers import write_tables
 
@@ -27,13 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options."""
     parser.add_argument("--metrics-dir", default="results/metrics", help="metrics JSON files")
     parser.add_argument("--out-dir", default="results/tables", help="where table1.* go")
-    parser.add_argument("--params", default="params.yaml", help="profile, datasets, models")
     parser.add_argument("--quoted", default="quoted/published-results.csv", help="paper values")
-    parser.add_argument(
-        "--data-records",
-        default=DATA_RECORDS,
-        help="the data's provenance records, committed (default: %(default)s)",
-    )
+    add_report_inputs(parser, "profile, datasets, models")
     parser.add_argument(
         "--samples-dir",
         default="results/samples",

@@ -16,12 +16,8 @@ import torch
 
 from pipelines.data import to_model_range, to_uint8
 from pipelines.metrics.assets import get_asset
-from pipelines.metrics.autoencoder import (
-    encode_batches,
-    load_own_autoencoder,
-    paper_autoencoder,
-    weights_sha256,
-)
+from pipelines.metrics.autoencoder import encode_batches, load_own_autoencoder, paper_autoencoder
+from pipelines.metrics.autoencoder_identity import weights_sha256
 from pipelines.metrics.fetch import AssetStore
 from pipelines.metrics.fid import load_stats
 from pipelines.metrics.frechet import frechet_distance_to
