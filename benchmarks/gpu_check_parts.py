@@ -270,8 +270,9 @@ def measure_metrics(
     out: Any, device: str, sizes: Sizes, model: Any, prepared: Path, work: Path, ns: Any
 ) -> dict[str, Any]:
     """(d) ``sizes.samples`` samples from the trained model -> FID and AE-FD on the device."""
-    from pipelines.metrics.evaluate import EvalSettings, generate, run_sample_metrics
+    from pipelines.metrics.evaluate import EvalSettings, run_sample_metrics
     from pipelines.metrics.protocol import unavailable
+    from pipelines.sampling import generate
 
     metrics = ["afd_paper"] + (["fid"] if ns.fid_weights else [])
     settings = EvalSettings(
@@ -290,7 +291,7 @@ def measure_metrics(
         os.environ["FSVAE_ASSET_MIRROR"] = ns.asset_mirror
     _sync(device)
     start = time.perf_counter()
-    images = generate(model, sizes.samples, settings)
+    images = generate(model, sizes.samples, settings.seed, settings.gen_batch_size, progress=False)
     _sync(device)
     sample_s = time.perf_counter() - start
     start = time.perf_counter()
