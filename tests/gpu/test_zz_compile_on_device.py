@@ -21,11 +21,11 @@ def test_compiled_loss_matches_eager(gpu, label, name, options, monkeypatch):
     torch._dynamo.reset()
     # Inductor draws random numbers with its own generator unless told to call eager's:
     # the same draws are needed to compare the losses.
-    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)
     model, x = _model(gpu, name, options)
     compiled = torch.compile(model.loss, backend=gpu.compile_backend)
     eager = _loss(model, x).item()
-    loss = _loss(model, x, fn=compiled)
+    with torch._inductor.config.patch(fallback_random=True):
+        loss = _loss(model, x, fn=compiled)
     loss.backward()
     assert torch.isfinite(loss)
     assert abs(loss.item() - eager) <= 1e-2 * abs(eager) + 1e-4
