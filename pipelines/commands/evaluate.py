@@ -59,7 +59,11 @@ def add_settings_options(
     parser.add_argument("--asset-dir", default=_default("asset_dir"), help="asset cache")
     parser.add_argument("--offline", action="store_true", help="never download a missing asset")
     parser.add_argument("--paper-ae-weights", help="authors' autoencoder .pth (CIFAR-10, CelebA)")
-    parser.add_argument("--own-ae", help="our autoencoder (default CACHE/autoencoders/<ds>.pt)")
+    parser.add_argument(
+        "--own-ae",
+        help="our autoencoder (default CACHE/autoencoders/<ds>.pt, else the published one "
+        "when it fits the prepared data)",
+    )
     parser.add_argument(
         "--cache-dir",
         help="reference statistics and our autoencoder (default: cache/<dataset>, the pipeline's)",

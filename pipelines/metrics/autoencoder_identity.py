@@ -1,9 +1,12 @@
-"""Our feature autoencoders as versioned assets: their identity and the published ones.
+"""Our feature autoencoders as versioned assets: their identity, the published ones, their use.
 
 ``afd_own`` values compare only when computed with the same network. A network is
 identified by :func:`weights_sha256`, its weights alone (the ``.pt`` file also records the
-machine and torch version that wrote it); ``PUBLISHED`` names the networks behind the
-committed results, and the ``autoencoder`` stage reports whether it reproduced them.
+machine and torch version that wrote it). ``PUBLISHED`` declares the committed networks
+(``assets/feature-autoencoders/``, one per dataset): every user whose settings and prepared
+data are the published ones computes ``afd_own`` with that same network
+(:func:`published_for`), and the ``autoencoder`` stage, which still retrains it, reports
+whether the retrained weights reproduced it (:func:`published_check`).
 """
 
 from __future__ import annotations
@@ -17,20 +20,21 @@ from typing import Any
 
 import torch
 
+from pipelines.data import NotPreparedError, load_meta
 from pipelines.metrics.autoencoder import load_own_autoencoder
+
+# The checkout these modules belong to: the committed networks live in it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
 class PublishedAutoencoder:
-    """Our feature autoencoder of one dataset as the committed results used it.
+    """Our feature autoencoder of one dataset, committed and shared by every user.
 
-    ``afd_own`` values compare only when computed with the same network, identified in
-    their protocol fields by :func:`weights_sha256` (its weights, not the file: the file also
-    records the machine it was trained on). The networks are too large to
-    commit (4-25 MB) and are not hosted: the ``autoencoder`` stage re-creates them, and
-    with these settings, the quick profile's (steps, batch, seed; ``runtime.cpu_threads``
-    threads, since float sums depend on it) on the quick profile's prepared data, it must
-    produce this hash. The stage says whether it does (:func:`published_check`).
+    It was trained by the ``autoencoder`` stage with these settings on the prepared splits
+    with these hashes (``prepared/<dataset>/meta.json``; ``results/data/<dataset>.json``);
+    with ``cpu_threads`` intra-op threads (float sums depend on it) and torch 2.14.1 on
+    the CPU, retraining gives the same weights.
 
     Attributes:
         dataset: Dataset name.
@@ -40,6 +44,9 @@ class PublishedAutoencoder:
         cpu_threads: Intra-op threads it was trained with.
         sha256: Its :func:`weights_sha256`, as in the committed metrics
             (``afd_own_weights_sha256``).
+        train_sha256: sha256 of the prepared training split file it was trained on.
+        test_sha256: sha256 of the prepared test split file behind its stored statistics.
+        file: The committed file, relative to the repository root.
 
     """
 
@@ -49,44 +56,53 @@ class PublishedAutoencoder:
     seed: int
     cpu_threads: int
     sha256: str
+    train_sha256: str
+    test_sha256: str
+    file: str
+
+    @property
+    def path(self) -> Path:
+        """The committed file (absolute)."""
+        return Path(self.file) if Path(self.file).is_absolute() else REPO_ROOT / self.file
 
 
-# The quick profile's networks, behind every committed afd_own value (results/metrics).
+def _quick(dataset: str, sha256: str, train_sha256: str, test_sha256: str) -> PublishedAutoencoder:
+    # The quick profile's settings (profiles/quick.yaml: autoencoder, seed, runtime).
+    return PublishedAutoencoder(
+        dataset, 100, 128, 0, 2, sha256, train_sha256, test_sha256,
+        f"assets/feature-autoencoders/{dataset}.pt",
+    )  # fmt: skip
+
+
+# Behind every committed afd_own value (results/metrics); the data are the offline copies'
+# (docs/datasets.md): MNIST and Fashion-MNIST the official splits, CIFAR-10 and CelebA subsets.
 PUBLISHED = MappingProxyType(
     {
         p.dataset: p
         for p in (
-            PublishedAutoencoder(
+            _quick(
                 "mnist",
-                100,
-                128,
-                0,
-                2,
                 "222d4f20ee196cb751439b9bcbf30785d80e97a70b26d8b89eea36e916747a0c",
+                "8a26059133ec228e03026b180817a062d2045cb6ed94eaac2b20ff9742b9a156",
+                "47769537f2a94dda1e72b806396a8c01af4aebaf0e024e01454eb57beea40199",
             ),
-            PublishedAutoencoder(
+            _quick(
                 "fashion-mnist",
-                100,
-                128,
-                0,
-                2,
                 "7fdf893a3746ef8395d5c403d64a5b0770a3f09dad0d595341cc4145a39dedb6",
+                "331027ca09ea0edbb0563cf7548d9532e18ebf6723f62bc7840db046837099a2",
+                "946807b6f66e5f986d2c6439da88ad3917098846b0394245a1b29d4cb1cd1d3d",
             ),
-            PublishedAutoencoder(
+            _quick(
                 "cifar10",
-                100,
-                128,
-                0,
-                2,
                 "221709fa1055cc9a06a87692f1c70df8326f3bc73144ff83732c5d295acbc21b",
+                "bd991ce9fd2b744deefc6eae2ec9cb0906195a70621c9c80ef7dc5c9d933ed0a",
+                "4ba051204ed11957ab09729e43a03bd19188c9e26dd538dec690300eb1ee35c0",
             ),
-            PublishedAutoencoder(
+            _quick(
                 "celeba",
-                100,
-                128,
-                0,
-                2,
                 "1c28aedf33c133b4fca832faa23bdf19b4aa03c824b888e7e7e5080ea9874411",
+                "182536ac31d0d3fa84461f2d793d9c7fe1875a912542cb2cc8564e74ec076480",
+                "5d2c7f86fcf91e51330f9fab87ea2ca323616091083f29c3027149572207f013",
             ),
         )
     }
@@ -114,28 +130,93 @@ def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def published_check(
-    dataset: str, path: str | Path, steps: int, batch_size: int, seed: int, cpu_threads: int
-) -> dict[str, Any]:
-    """Compare a trained autoencoder with the published one of its dataset.
+def file_weights_sha256(path: str | Path) -> str:
+    """:func:`weights_sha256` of an autoencoder file written by the ``autoencoder`` stage."""
+    return weights_sha256(load_own_autoencoder(path)[0].state_dict())
+
+
+def published_for(
+    dataset: str, prepared_root: str | Path, settings: tuple[int, int, int] | None = None
+) -> tuple[PublishedAutoencoder | None, str]:
+    """The published network that applies to this prepared data (and training settings).
+
+    Args:
+        dataset: Dataset name.
+        prepared_root: Folder of prepared splits; their hashes must be the published
+            network's training and test data.
+        settings: ``(steps, batch_size, seed)`` of a retraining, which must be the
+            published ones; None for a user of the network (``evaluate``, ``score``).
 
     Returns:
-        ``{"published_sha256", "sha256", "matches_published"}``; ``matches_published`` is
-        None when the settings differ from the published ones (another network by design).
+        The network (None when none applies) and why, in words.
 
     """
-    sha = weights_sha256(load_own_autoencoder(path)[0].state_dict())
     ref = PUBLISHED.get(dataset)
     if ref is None:
-        return {"published_sha256": None, "sha256": sha, "matches_published": None}
-    same = (steps, batch_size, seed, cpu_threads) == (
-        ref.steps,
-        ref.batch_size,
-        ref.seed,
-        ref.cpu_threads,
-    )
+        return None, f"no network of {dataset} is published"
+    if settings is not None and tuple(settings) != (ref.steps, ref.batch_size, ref.seed):
+        steps, batch_size, seed = settings
+        return None, (
+            f"the published {dataset} network has steps {ref.steps}, batch {ref.batch_size}, "
+            f"seed {ref.seed}; these settings ({steps}, {batch_size}, {seed}) make another"
+        )
+    try:
+        splits = load_meta(prepared_root, dataset)["splits"]
+    except NotPreparedError:
+        return None, f"{dataset} is not prepared under {prepared_root}"
+    if (splits["train"]["sha256"], splits["test"]["sha256"]) != (ref.train_sha256, ref.test_sha256):
+        return None, (
+            f"the prepared {dataset} splits are not the data the published network was "
+            f"trained on (train sha256:{ref.train_sha256[:12]}, test sha256:{ref.test_sha256[:12]})"
+        )
+    return ref, f"published network {ref.file} (weights sha256:{ref.sha256[:12]})"
+
+
+def verified_path(ref: PublishedAutoencoder) -> Path:
+    """The committed file of a published network, after checking its weights' hash.
+
+    Raises:
+        FileNotFoundError: If the file is missing from this checkout.
+        ValueError: If its weights are not the published ones.
+
+    """
+    if not ref.path.is_file():
+        raise FileNotFoundError(
+            f"published {ref.dataset} autoencoder {ref.file} missing from {REPO_ROOT}: "
+            "restore it with git checkout, or retrain with --no-published"
+        )
+    found = file_weights_sha256(ref.path)
+    if found != ref.sha256:
+        raise ValueError(
+            f"{ref.path} has weights sha256:{found[:12]}, not the published "
+            f"sha256:{ref.sha256[:12]}: restore it with git checkout"
+        )
+    return ref.path
+
+
+def published_check(
+    dataset: str, path: str | Path, steps: int, batch_size: int, seed: int, cpu_threads: int,
+    prepared_root: str | Path,
+) -> dict[str, Any]:  # fmt: skip
+    """Compare a (re)trained autoencoder with the published one of its dataset.
+
+    Returns:
+        ``{"published_sha256", "sha256", "matches_published", "published_reason"}``;
+        ``matches_published`` is None when no published network applies (other settings
+        or data: another network by design); the reason names a thread count other than
+        the published one (float sums depend on it).
+
+    """
+    sha = file_weights_sha256(path)
+    ref, reason = published_for(dataset, prepared_root, (steps, batch_size, seed))
+    if ref is None:
+        return {"published_sha256": None, "sha256": sha, "matches_published": None,
+                "published_reason": reason}  # fmt: skip
+    if cpu_threads != ref.cpu_threads:
+        reason += f"; trained with {cpu_threads} threads, published with {ref.cpu_threads}"
     return {
         "published_sha256": ref.sha256,
         "sha256": sha,
-        "matches_published": (sha == ref.sha256) if same else None,
+        "matches_published": sha == ref.sha256,
+        "published_reason": reason,
     }
