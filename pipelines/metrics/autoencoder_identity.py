@@ -75,7 +75,7 @@ def _quick(dataset: str, sha256: str, train_sha256: str, test_sha256: str) -> Pu
 
 
 # Behind every committed afd_own value (results/metrics); the data are the offline copies'
-# (docs/datasets.md): MNIST and Fashion-MNIST the official splits, CIFAR-10 and CelebA subsets.
+# (docs/data.md): MNIST and Fashion-MNIST the official splits, CIFAR-10 and CelebA subsets.
 PUBLISHED = MappingProxyType(
     {
         p.dataset: p

@@ -42,7 +42,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Pat
     if shutil.which("dvc") is None or shutil.which("fsvae-bench") is None:
         pytest.fail("dvc and fsvae-bench must be on PATH (pip install -e .)")
     root = tmp_path_factory.mktemp("pipeline")
-    for name in ("benchcore", "fsvae", "baselines", "pipelines", "quoted"):
+    for name in ("assets", "benchcore", "fsvae", "baselines", "pipelines", "quoted"):
         (root / name).symlink_to(REPO / name)
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
     # A user's model, added exactly as docs/adding-a-model.md says: a module in
