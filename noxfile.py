@@ -62,9 +62,14 @@ def _install(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (CPU, real data from FSVAE_DATA_MIRROR)."""
+    """Run the test suite (CPU, real data from FSVAE_DATA_MIRROR) on two workers.
+
+    Each test file stays on one worker (``--dist loadfile``: the end-to-end DVC project is
+    a module fixture). Extra arguments go to pytest last, e.g. ``-- -n 0`` for one process.
+    """
     _install(session)
-    session.run("pytest", *session.posargs, env={"DVC_NO_ANALYTICS": "1"})
+    workers = ["-n", "2", "--dist", "loadfile"]
+    session.run("pytest", *workers, *session.posargs, env={"DVC_NO_ANALYTICS": "1"})
 
 
 @nox.session(name="tests_torch211")

@@ -164,13 +164,18 @@ def _afd_paper(ctx: MetricContext) -> Callable[..., dict[str, Any]]:
 def _afd_own(ctx: MetricContext) -> Callable[..., dict[str, Any]]:
     from pipelines.metrics.afd import AutoencoderFD
     from pipelines.metrics.autoencoder_identity import published_for, verified_path
+    from pipelines.metrics.protocol import MetricUnavailable
 
     s = ctx.settings
     own = s.own_ae or Path(s.cache_dir) / "autoencoders" / f"{ctx.dataset}.pt"
     if not s.own_ae and not Path(own).is_file():
         # No autoencoder stage ran here: the published network, if it fits the data.
         ref, _ = published_for(ctx.dataset, ctx.prepared_root)
-        own = verified_path(ref) if ref is not None else own
+        if ref is not None:
+            try:
+                own = verified_path(ref)
+            except (OSError, ValueError) as err:
+                raise MetricUnavailable(str(err)) from None
     return AutoencoderFD(ctx.dataset, "own", own_path=own)
 
 

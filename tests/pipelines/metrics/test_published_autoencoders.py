@@ -147,3 +147,8 @@ def test_evaluate_and_score_use_the_published_network_without_the_stage(
     stage.parent.mkdir(parents=True)
     stage.write_bytes(net.read_bytes())
     assert metric_spec("afd_own").build(context).weights_path == stage
+    # A published network missing from the checkout: unavailable, with the reason.
+    stage.unlink()
+    net.unlink()
+    with pytest.raises(MetricUnavailable, match="missing from"):
+        metric_spec("afd_own").build(context)
