@@ -152,3 +152,15 @@ def test_evaluate_and_score_use_the_published_network_without_the_stage(
     net.unlink()
     with pytest.raises(MetricUnavailable, match="missing from"):
         metric_spec("afd_own").build(context)
+
+
+def test_the_committed_stage_records_name_the_published_networks() -> None:
+    records = sorted((REPO / "results" / "autoencoders").glob("*.json"))
+    assert {r.stem for r in records} == set(ident.PUBLISHED)
+    for path in records:
+        record = json.loads(path.read_text())
+        ref = ident.PUBLISHED[record["dataset"]]
+        assert record["network"] == "published" and record["out_sha256"] == ref.sha256
+        assert record["published_sha256"] == ref.sha256
+        # Retraining on this project's machine reproduced it.
+        assert record["matches_published"] is True and record["retrained_sha256"] == ref.sha256
