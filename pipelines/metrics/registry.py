@@ -176,6 +176,9 @@ def _afd_own(ctx: MetricContext) -> Callable[..., dict[str, Any]]:
                 own = verified_path(ref)
             except (OSError, ValueError) as err:
                 raise MetricUnavailable(str(err)) from None
+            # Recorded in afd_own_ref_stats: no machine's folder in a shared record.
+            if own.is_relative_to(Path.cwd()):
+                own = own.relative_to(Path.cwd())
     return AutoencoderFD(ctx.dataset, "own", own_path=own)
 
 

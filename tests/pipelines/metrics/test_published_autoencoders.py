@@ -142,6 +142,9 @@ def test_evaluate_and_score_use_the_published_network_without_the_stage(
         metric_spec("afd_own").build(context)
     ref = _publish(monkeypatch, prepared_mnist, net)
     assert metric_spec("afd_own").build(context).weights_path == ref.path
+    # Recorded relative to the working folder (a record may be committed and shared).
+    monkeypatch.chdir(tmp_path)
+    assert metric_spec("afd_own").build(context).weights_path == Path("net.pt")
     # The stage's network, when there is one, comes first.
     stage = tmp_path / "cache" / "autoencoders" / "mnist.pt"
     stage.parent.mkdir(parents=True)
