@@ -99,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"fsvae-bench autoencoder: the retrained {args.dataset} network has "
             f"sha256:{summary['retrained_sha256'][:12]}, not the published "
-            f"sha256:{check['published_sha256'][:12]} ({check['published_reason']}; else "
-            "another torch version or CPU kind); "
+            f"sha256:{check['published_sha256'][:12]} (the weights depend on the order of "
+            f"float sums: {threads} threads here, {ref.cpu_threads if ref else '?'} for the "
+            "published one; else another torch version or CPU kind); "
             + (
                 f"{out} holds the published network, so afd_own still compares"
                 if source is not None
