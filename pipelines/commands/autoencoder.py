@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     settings = (args.steps, args.batch_size, args.seed)
-    ref, _ = published_for(args.dataset, args.prepared, settings)
+    ref, reason = published_for(args.dataset, args.prepared, settings)
     use = ref if args.published else None
     source = verified_path(use) if use else None  # a damaged asset fails before training
     threads = torch.get_num_threads()
@@ -77,9 +77,7 @@ def run(args: argparse.Namespace) -> int:
             args.dataset, args.prepared, tmp, args.steps, args.batch_size, args.seed,
             device=device,
         )  # fmt: skip
-        check = published_check(
-            args.dataset, tmp, args.steps, args.batch_size, args.seed, threads, args.prepared
-        )
+        check = published_check(tmp, ref, reason, threads)
         if source is not None:
             shutil.copyfile(source, tmp)
     summary = {k: v for k, v in record.items() if k not in ("test_mu", "test_sigma")}

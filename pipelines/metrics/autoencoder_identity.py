@@ -195,28 +195,28 @@ def verified_path(ref: PublishedAutoencoder) -> Path:
 
 
 def published_check(
-    dataset: str, path: str | Path, steps: int, batch_size: int, seed: int, cpu_threads: int,
-    prepared_root: str | Path,
-) -> dict[str, Any]:  # fmt: skip
-    """Compare a (re)trained autoencoder with the published one of its dataset.
+    path: str | Path, ref: PublishedAutoencoder | None, reason: str, cpu_threads: int
+) -> dict[str, Any]:
+    """Compare a (re)trained autoencoder with the published one :func:`published_for` found.
+
+    Args:
+        path: The retrained network's file.
+        ref: The published network that applies, or None.
+        reason: :func:`published_for`'s words.
+        cpu_threads: The threads it was trained with (float sums depend on them).
 
     Returns:
         ``{"published_sha256", "sha256", "matches_published", "published_reason"}``;
         ``matches_published`` is None when no published network applies (other settings
-        or data: another network by design); the reason names a thread count other than
-        the published one (float sums depend on it).
+        or data: another network by design).
 
     """
     sha = file_weights_sha256(path)
-    ref, reason = published_for(dataset, prepared_root, (steps, batch_size, seed))
-    if ref is None:
-        return {"published_sha256": None, "sha256": sha, "matches_published": None,
-                "published_reason": reason}  # fmt: skip
-    if cpu_threads != ref.cpu_threads:
+    if ref is not None and cpu_threads != ref.cpu_threads:
         reason += f"; trained with {cpu_threads} threads, published with {ref.cpu_threads}"
     return {
-        "published_sha256": ref.sha256,
+        "published_sha256": ref.sha256 if ref else None,
         "sha256": sha,
-        "matches_published": sha == ref.sha256,
+        "matches_published": (sha == ref.sha256) if ref else None,
         "published_reason": reason,
     }

@@ -271,7 +271,7 @@ BUILTIN = (
         "afd_own",
         "samples",
         _afd_own,
-        f"{_AE} Frechet distance with our {_AE} (the {_AE} stage's file)",
+        f"{_AE} Frechet distance with our {_AE} (the {_AE} stage's file, else the published one)",
         count_setting="num_afd_samples",
         variant=Variant(
             "afd_own", "FAD", "own-autoencoder", "our autoencoder", "AFD, our autoencoder",
